@@ -1,0 +1,27 @@
+//! Importers: each module reads one real export format and returns inventory records.
+//!
+//! Sources are pure. They never touch the database and never judge: they turn bytes into
+//! [`castellan_model`] records, or into a [`SourceError`] that names the file, the line and the
+//! field, and never echoes a value that might be a secret (see [`show_value`]).
+//!
+//! | module | format | how `castellan run` recognises it |
+//! |---|---|---|
+//! | [`aws_credential_report`] | AWS IAM credential report, as CSV or as the `get-credential-report` JSON | the 22-column header / a JSON object with `ReportFormat: text/csv` |
+//! | [`governance`] | `castellan.yaml`: services, people, suppliers, contracts, rules, owners, exceptions | a YAML mapping with the `castellan:` format key |
+
+pub mod aws_credential_report;
+mod detect;
+mod error;
+pub mod governance;
+
+pub use detect::{SourceKind, detect};
+pub use error::{SourceError, show_value};
+
+/// Everything one row (or one document) of an export yields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Records {
+    /// Identities.
+    pub identities: Vec<castellan_model::Identity>,
+    /// Credentials.
+    pub credentials: Vec<castellan_model::Credential>,
+}
