@@ -1,0 +1,100 @@
+use std::collections::BTreeMap;
+
+use castellan_model::Severity;
+use serde::{Deserialize, Serialize};
+
+/// Framework references of a control.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mappings {
+    /// NIS2 Directive articles.
+    #[serde(default)]
+    pub nis2: Vec<String>,
+    /// Commission Implementing Regulation 2024/2690 Annex points.
+    #[serde(default)]
+    pub cir_2024_2690: Vec<String>,
+    /// NIST CSF 2.0 subcategories.
+    #[serde(default)]
+    pub nist_csf_2: Vec<String>,
+    /// OWASP Non-Human Identities Top 10 (2025).
+    #[serde(default)]
+    pub owasp_nhi_2025: Vec<String>,
+    /// CIS Controls v8 safeguards.
+    #[serde(default)]
+    pub cis_v8: Vec<String>,
+    /// ISO/IEC 27001:2022 Annex A controls.
+    #[serde(default)]
+    pub iso27001_2022: Vec<String>,
+}
+
+/// One control of the catalogue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// `NHI-GOV-nnn`.
+    pub id: String,
+    /// Short title.
+    pub title: String,
+    /// What it achieves.
+    pub objective: String,
+    /// Exactly what is checked.
+    pub check: String,
+    /// Severity of its findings.
+    pub severity: Severity,
+    /// How to fix a finding.
+    pub remediation: String,
+    /// Default thresholds.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, u32>,
+    /// Framework references.
+    pub mappings: Mappings,
+}
+
+/// The control catalogue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    /// Controls, by id order.
+    pub controls: Vec<Control>,
+}
+
+/// The embedded catalogue failed to load (a build defect, caught by the tests).
+#[derive(Debug, thiserror::Error)]
+#[error("control catalogue: {0}")]
+pub struct CatalogueError(String);
+
+impl Catalogue {
+    /// The catalogue built into this binary.
+    pub fn builtin() -> Result<Catalogue, CatalogueError> {
+        serde_saphyr::from_str(include_str!("../data/catalogue.yaml")).map_err(|e| CatalogueError(e.to_string()))
+    }
+
+    /// A control by id.
+    pub fn get(&self, id: &str) -> Option<&Control> {
+        self.controls.iter().find(|c| c.id == id)
+    }
+
+    /// A default threshold of a control.
+    pub fn threshold(&self, control: &str, name: &str) -> Option<u32> {
+        self.get(control).and_then(|c| c.thresholds.get(name).copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_loads_and_is_consistent() {
+        let c = Catalogue::builtin().expect("catalogue");
+        assert!(c.controls.len() >= 4);
+        for ctl in &c.controls {
+            assert!(ctl.id.starts_with("NHI-GOV-"), "{}", ctl.id);
+            assert!(!ctl.mappings.nis2.is_empty(), "{} has no NIS2 mapping", ctl.id);
+            // CSF 2.0 ids only (no CSF 1.1 PR.AC-*).
+            assert!(ctl.mappings.nist_csf_2.iter().all(|s| !s.starts_with("PR.AC")), "{}", ctl.id);
+        }
+        assert_eq!(c.threshold("NHI-GOV-005", "rotation_max_age_days"), Some(90));
+        assert_eq!(c.threshold("NHI-GOV-007", "dormant_days"), Some(45));
+    }
+}

@@ -1,0 +1,481 @@
+use std::collections::BTreeMap;
+
+use castellan_model::{
+    Attribution, Contract, Credential, Exception, Finding, FindingStatus, Identity, Person,
+    PersonStatus, Status, Supplier, format_ts, ids,
+};
+use globset::Glob;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::Catalogue;
+
+/// Thresholds in force for one evaluation (catalogue defaults, then the estate's overrides).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Thresholds {
+    /// NHI-GOV-005.
+    pub rotation_max_age_days: u32,
+    /// NHI-GOV-007.
+    pub dormant_days: u32,
+    /// NHI-GOV-002.
+    pub orphan_reassignment_grace_days: u32,
+}
+
+impl Thresholds {
+    /// Defaults from the catalogue.
+    pub fn from_catalogue(c: &Catalogue) -> Thresholds {
+        Thresholds {
+            rotation_max_age_days: c.threshold("NHI-GOV-005", "rotation_max_age_days").unwrap_or(90),
+            dormant_days: c.threshold("NHI-GOV-007", "dormant_days").unwrap_or(45),
+            orphan_reassignment_grace_days: c
+                .threshold("NHI-GOV-002", "orphan_reassignment_grace_days")
+                .unwrap_or(7),
+        }
+    }
+}
+
+/// An identity with what the evaluators need around it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdentityView {
+    /// The identity.
+    pub identity: Identity,
+    /// Its owner, custodian, service and supplier.
+    pub attribution: Attribution,
+    /// Its credentials.
+    pub credentials: Vec<Credential>,
+}
+
+/// Everything an evaluation reads.
+#[derive(Clone, Debug)]
+pub struct Estate {
+    /// The evaluation instant.
+    pub now: Timestamp,
+    /// Present identities (gone ones excluded), ordered by id.
+    pub identities: Vec<IdentityView>,
+    /// People by id.
+    pub people: BTreeMap<String, Person>,
+    /// Suppliers by id.
+    pub suppliers: BTreeMap<String, Supplier>,
+    /// All contracts.
+    pub contracts: Vec<Contract>,
+    /// All exceptions.
+    pub exceptions: Vec<Exception>,
+    /// Thresholds in force.
+    pub thresholds: Thresholds,
+}
+
+/// Kinds of credential that are static, long-lived secrets (subject to rotation).
+const STATIC_SECRET_KINDS: &[&str] = &["access-key", "api-key", "client-secret", "token", "secret"];
+
+fn days(d: SignedDuration) -> i64 {
+    d.as_secs() / 86_400
+}
+
+struct Ctx<'a> {
+    estate: &'a Estate,
+    catalogue: &'a Catalogue,
+    out: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn raise(&mut self, control: &str, subject: &str, identity: &str, title: String, evidence: Value) {
+        let severity = self
+            .catalogue
+            .get(control)
+            .map(|c| c.severity)
+            .unwrap_or(castellan_model::Severity::Medium);
+        let mut status = FindingStatus::Open;
+        let mut exception = None;
+        let mut evidence = evidence;
+        for e in &self.estate.exceptions {
+            if e.control != control {
+                continue;
+            }
+            let Ok(glob) = Glob::new(&e.subject) else { continue };
+            let m = glob.compile_matcher();
+            if !(m.is_match(subject) || m.is_match(identity)) {
+                continue;
+            }
+            if e.expires_at > self.estate.now {
+                status = FindingStatus::Excepted;
+                exception = Some(e.id.clone());
+                break;
+            }
+            if let Value::Object(map) = &mut evidence {
+                map.insert(
+                    "expired_exception".into(),
+                    json!({ "id": e.id, "expired_at": format_ts(e.expires_at) }),
+                );
+            }
+        }
+        self.out.push(Finding {
+            id: ids::finding(control, subject),
+            control: control.to_string(),
+            subject: subject.to_string(),
+            severity,
+            status,
+            title,
+            evidence,
+            exception,
+            first_seen: None,
+            last_seen: None,
+        });
+    }
+}
+
+/// Evaluates every built-in control over `estate` and returns the failing (control, subject)
+/// pairs as findings, ordered by id. Excepted findings are included with status `excepted`.
+pub fn evaluate(estate: &Estate, catalogue: &Catalogue) -> Vec<Finding> {
+    let mut cx = Ctx {
+        estate,
+        catalogue,
+        out: Vec::new(),
+    };
+    for view in &estate.identities {
+        owner_present(&mut cx, view);
+        rotation(&mut cx, view);
+        dormancy(&mut cx, view);
+        supplier_contract(&mut cx, view);
+    }
+    cx.out.sort_by(|a, b| a.id.cmp(&b.id));
+    cx.out
+}
+
+/// NHI-GOV-002.
+fn owner_present(cx: &mut Ctx<'_>, v: &IdentityView) {
+    let id = &v.identity.id;
+    let now = cx.estate.now;
+    let grace = cx.estate.thresholds.orphan_reassignment_grace_days;
+    match &v.attribution.owner {
+        None => cx.raise(
+            "NHI-GOV-002",
+            id,
+            id,
+            format!("{} has no accountable owner", v.identity.name),
+            json!({ "owner": null, "reason": "no assignment or mapping rule names an owner" }),
+        ),
+        Some(owner) => match cx.estate.people.get(owner) {
+            None => cx.raise(
+                "NHI-GOV-002",
+                id,
+                id,
+                format!("{}'s owner {} is not a declared person", v.identity.name, owner.trim_start_matches("person:")),
+                json!({ "owner": owner, "reason": "owner is not declared under `people` (a group, a mailbox or a typo)" }),
+            ),
+            Some(p) if p.status == PersonStatus::Left => {
+                let left = p.left_at;
+                let overdue = left.is_none_or(|l| now.duration_since(l) > SignedDuration::from_hours(24 * i64::from(grace)));
+                if overdue {
+                    cx.raise(
+                        "NHI-GOV-002",
+                        id,
+                        id,
+                        format!("{}'s owner {} has left the organisation", v.identity.name, p.name),
+                        json!({
+                            "owner": owner,
+                            "owner_status": "left",
+                            "left_at": left.map(format_ts),
+                            "days_since_left": left.map(|l| days(now.duration_since(l))),
+                            "grace_days": grace,
+                            "reason": "owner left and the identity was not reassigned within the grace period",
+                        }),
+                    );
+                }
+            }
+            Some(_) => {}
+        },
+    }
+}
+
+/// NHI-GOV-005.
+fn rotation(cx: &mut Ctx<'_>, v: &IdentityView) {
+    let max = cx.estate.thresholds.rotation_max_age_days;
+    let now = cx.estate.now;
+    for c in &v.credentials {
+        if c.status != Status::Active || !STATIC_SECRET_KINDS.contains(&c.kind.as_str()) {
+            continue;
+        }
+        match c.last_rotated_at.or(c.created_at) {
+            None => cx.raise(
+                "NHI-GOV-005",
+                &c.id,
+                &v.identity.id,
+                format!("{} has no known issue or rotation date", c.name),
+                json!({ "credential_kind": c.kind, "last_rotated_at": null, "max_age_days": max,
+                        "reason": "the source does not say when the secret was issued or rotated" }),
+            ),
+            Some(at) => {
+                let age = days(now.duration_since(at));
+                if age > i64::from(max) {
+                    cx.raise(
+                        "NHI-GOV-005",
+                        &c.id,
+                        &v.identity.id,
+                        format!("{} was last rotated {age} days ago (limit {max})", c.name),
+                        json!({ "credential_kind": c.kind, "last_rotated_at": format_ts(at), "age_days": age, "max_age_days": max }),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// NHI-GOV-007.
+fn dormancy(cx: &mut Ctx<'_>, v: &IdentityView) {
+    if v.identity.kind == "aws-root" {
+        return;
+    }
+    let max = cx.estate.thresholds.dormant_days;
+    let now = cx.estate.now;
+    for c in &v.credentials {
+        if c.status != Status::Active {
+            continue;
+        }
+        let (since, usage) = match (c.last_used_at, c.ever_used) {
+            (Some(t), _) => (Some(t), "last_used"),
+            (None, Some(false)) => (c.created_at.or(c.last_rotated_at), "never_used"),
+            (None, _) => (c.created_at.or(c.last_rotated_at).or(v.identity.created_at), "use_unknown"),
+        };
+        let Some(since) = since else { continue };
+        let idle = days(now.duration_since(since));
+        if idle <= i64::from(max) {
+            continue;
+        }
+        let title = match usage {
+            "last_used" => format!("{} has not been used for {idle} days (limit {max})", c.name),
+            "never_used" => format!("{} was issued {idle} days ago and never used (limit {max})", c.name),
+            _ => format!("{} has no record of use in {idle} days (limit {max})", c.name),
+        };
+        cx.raise(
+            "NHI-GOV-007",
+            &c.id,
+            &v.identity.id,
+            title,
+            json!({ "credential_kind": c.kind, "usage": usage, "idle_since": format_ts(since), "idle_days": idle, "dormant_days": max }),
+        );
+    }
+}
+
+/// NHI-GOV-009.
+fn supplier_contract(cx: &mut Ctx<'_>, v: &IdentityView) {
+    let Some(supplier) = &v.attribution.supplier else { return };
+    let id = &v.identity.id;
+    let now = cx.estate.now;
+    let name = supplier.trim_start_matches("supplier:");
+    if !cx.estate.suppliers.contains_key(supplier) {
+        cx.raise(
+            "NHI-GOV-009",
+            id,
+            id,
+            format!("{} belongs to supplier {name}, which is not registered", v.identity.name),
+            json!({ "supplier": supplier, "reason": "supplier not declared under `suppliers`" }),
+        );
+        return;
+    }
+    let contracts: Vec<&Contract> = cx.estate.contracts.iter().filter(|c| &c.supplier_id == supplier).collect();
+    let active: Vec<&&Contract> = contracts.iter().filter(|c| c.is_active(now)).collect();
+    if contracts.is_empty() {
+        cx.raise(
+            "NHI-GOV-009",
+            id,
+            id,
+            format!("{} belongs to supplier {name}, which has no contract on record", v.identity.name),
+            json!({ "supplier": supplier, "contracts": [], "reason": "no contract declared for the supplier" }),
+        );
+        return;
+    }
+    let summary: Vec<Value> = contracts
+        .iter()
+        .map(|c| json!({ "id": c.id, "start": format_ts(c.start), "end": c.ends_at().map(format_ts) }))
+        .collect();
+    if active.is_empty() {
+        let last_end = contracts.iter().filter_map(|c| c.ends_at()).filter(|e| *e <= now).max();
+        let title = match last_end {
+            Some(end) => format!(
+                "{} still exists {} days after supplier {name}'s contract ended",
+                v.identity.name,
+                days(now.duration_since(end))
+            ),
+            None => format!("{} belongs to supplier {name}, whose contract has not started", v.identity.name),
+        };
+        let active_creds: Vec<&str> = v
+            .credentials
+            .iter()
+            .filter(|c| c.status == Status::Active)
+            .map(|c| c.id.as_str())
+            .collect();
+        cx.raise(
+            "NHI-GOV-009",
+            id,
+            id,
+            title,
+            json!({ "supplier": supplier, "contracts": summary, "contract_ended_at": last_end.map(format_ts),
+                    "active_credentials": active_creds, "revoke_after_contract_end_hours": 24 }),
+        );
+        return;
+    }
+    // Credentials that outlive every active contract.
+    let latest_end = active.iter().map(|c| c.ends_at()).max().flatten();
+    if let Some(end) = latest_end {
+        for c in &v.credentials {
+            if c.status == Status::Active
+                && let Some(exp) = c.expires_at
+                && exp > end
+            {
+                cx.raise(
+                    "NHI-GOV-009",
+                    &c.id,
+                    id,
+                    format!("{} expires {} days after supplier {name}'s contract ends", c.name, days(exp.duration_since(end))),
+                    json!({ "supplier": supplier, "expires_at": format_ts(exp), "contract_end": format_ts(end) }),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use castellan_model::{PersonStatus, Privilege, parse_ts};
+
+    fn t(s: &str) -> Timestamp {
+        parse_ts(s).expect("ts")
+    }
+
+    fn estate(views: Vec<IdentityView>) -> Estate {
+        let mut people = BTreeMap::new();
+        for (email, status, left) in [("a@x", PersonStatus::Active, None), ("l@x", PersonStatus::Left, Some(t("2026-09-30T00:00:00Z")))] {
+            people.insert(
+                ids::person(email),
+                Person { id: ids::person(email), name: email.into(), email: email.into(), team: None, status, left_at: left },
+            );
+        }
+        let mut suppliers = BTreeMap::new();
+        for s in ["acme", "globex"] {
+            suppliers.insert(ids::supplier(s), Supplier { id: ids::supplier(s), name: s.into(), contact: None });
+        }
+        Estate {
+            now: t("2026-12-01T00:00:00Z"),
+            identities: views,
+            people,
+            suppliers,
+            contracts: vec![
+                Contract { id: "contract:A".into(), supplier_id: ids::supplier("acme"), start: t("2025-01-01T00:00:00Z"), end: Some(t("2027-01-01T00:00:00Z")), notice_days: None, offboarding_contact: None, terminated_at: None },
+                Contract { id: "contract:G".into(), supplier_id: ids::supplier("globex"), start: t("2023-01-01T00:00:00Z"), end: Some(t("2026-06-30T00:00:00Z")), notice_days: None, offboarding_contact: None, terminated_at: None },
+            ],
+            exceptions: vec![],
+            thresholds: Thresholds { rotation_max_age_days: 90, dormant_days: 45, orphan_reassignment_grace_days: 7 },
+        }
+    }
+
+    fn view(name: &str, owner: Option<&str>, supplier: Option<&str>, key: Option<(&str, Option<&str>, Option<bool>)>) -> IdentityView {
+        let id = format!("aws:1:user/{name}");
+        let credentials = key
+            .map(|(rot, used, ever)| Credential {
+                id: format!("{id}/access-key-1"),
+                identity_id: Some(id.clone()),
+                kind: "access-key".into(),
+                source: "t".into(),
+                scope: "aws:1".into(),
+                name: format!("{name} access-key-1"),
+                status: Status::Active,
+                created_at: Some(t(rot)),
+                last_rotated_at: Some(t(rot)),
+                last_used_at: used.map(t),
+                ever_used: ever,
+                expires_at: None,
+                fingerprint: None,
+                preview: None,
+                attributes: Default::default(),
+            })
+            .into_iter()
+            .collect();
+        IdentityView {
+            identity: Identity {
+                id,
+                kind: "aws-iam-user".into(),
+                source: "t".into(),
+                scope: "aws:1".into(),
+                name: name.into(),
+                account: Some("1".into()),
+                status: Status::Active,
+                privilege: Privilege::Unknown,
+                created_at: None,
+                last_used_at: None,
+                tags: Default::default(),
+                attributes: Default::default(),
+            },
+            attribution: Attribution { owner: owner.map(ids::person), supplier: supplier.map(ids::supplier), ..Default::default() },
+            credentials,
+        }
+    }
+
+    fn controls_for(findings: &[Finding], subject_part: &str) -> Vec<String> {
+        findings.iter().filter(|f| f.subject.contains(subject_part)).map(|f| f.control.clone()).collect()
+    }
+
+    #[test]
+    fn each_control_fires_on_its_case_and_only_there() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let e = estate(vec![
+            view("healthy", Some("a@x"), None, Some(("2026-10-20T00:00:00Z", Some("2026-11-30T00:00:00Z"), Some(true)))),
+            view("orphan", None, None, None),
+            view("leaver", Some("l@x"), None, None),
+            view("ghost-owner", Some("nobody@x"), None, None),
+            view("old-key", Some("a@x"), None, Some(("2025-06-02T00:00:00Z", Some("2026-11-30T00:00:00Z"), Some(true)))),
+            view("idle", Some("a@x"), None, Some(("2026-10-01T00:00:00Z", Some("2026-09-01T00:00:00Z"), Some(true)))),
+            view("fresh-unused", Some("a@x"), None, Some(("2026-11-20T00:00:00Z", None, Some(false)))),
+            view("old-unused", Some("a@x"), None, Some(("2026-10-01T00:00:00Z", None, Some(false)))),
+            view("vendor-acme", Some("a@x"), Some("acme"), None),
+            view("vendor-globex", Some("a@x"), Some("globex"), None),
+            view("vendor-unknown", Some("a@x"), Some("initech"), None),
+        ]);
+        let f = evaluate(&e, &cat);
+        assert!(controls_for(&f, "/healthy").is_empty(), "{f:#?}");
+        assert_eq!(controls_for(&f, "/orphan"), ["NHI-GOV-002"]);
+        assert_eq!(controls_for(&f, "/leaver"), ["NHI-GOV-002"]);
+        assert_eq!(controls_for(&f, "/ghost-owner"), ["NHI-GOV-002"]);
+        assert_eq!(controls_for(&f, "/old-key"), ["NHI-GOV-005"]);
+        assert_eq!(controls_for(&f, "/idle"), ["NHI-GOV-007"]);
+        assert!(controls_for(&f, "/fresh-unused").is_empty());
+        let old_unused: Vec<&Finding> = f.iter().filter(|x| x.subject.contains("/old-unused")).collect();
+        assert_eq!(old_unused.len(), 1);
+        assert_eq!(old_unused[0].evidence["usage"], "never_used");
+        assert!(controls_for(&f, "/vendor-acme").is_empty());
+        assert_eq!(controls_for(&f, "/vendor-globex"), ["NHI-GOV-009"]);
+        assert_eq!(controls_for(&f, "/vendor-unknown"), ["NHI-GOV-009"]);
+        // deterministic order
+        assert_eq!(f, evaluate(&e, &cat));
+    }
+
+    #[test]
+    fn leaver_within_grace_is_not_yet_a_finding() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut e = estate(vec![view("leaver", Some("l@x"), None, None)]);
+        e.now = t("2026-10-03T00:00:00Z");
+        assert!(evaluate(&e, &cat).is_empty());
+    }
+
+    #[test]
+    fn exceptions_apply_until_they_expire() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut e = estate(vec![view("old-key", Some("a@x"), None, Some(("2025-06-02T00:00:00Z", Some("2026-11-30T00:00:00Z"), Some(true))))]);
+        e.exceptions.push(Exception {
+            id: "exception:EX-1".into(),
+            control: "NHI-GOV-005".into(),
+            subject: "aws:1:user/old-*".into(),
+            justification: "legacy".into(),
+            compensating_controls: vec![],
+            approver: "ciso".into(),
+            expires_at: t("2027-01-01T00:00:00Z"),
+        });
+        let f = evaluate(&e, &cat);
+        assert_eq!(f[0].status, FindingStatus::Excepted);
+        assert_eq!(f[0].exception.as_deref(), Some("exception:EX-1"));
+        e.now = t("2027-01-02T00:00:00Z");
+        let f = evaluate(&e, &cat);
+        assert_eq!(f[0].status, FindingStatus::Open);
+        assert_eq!(f[0].evidence["expired_exception"]["id"], "exception:EX-1");
+    }
+}

@@ -1,0 +1,555 @@
+//! Write transactions: idempotent upserts with provenance, gone-sweeps, findings, and the ledger
+//! appends that go with them.
+
+use std::collections::BTreeMap;
+
+use castellan_ledger::Head;
+use castellan_model::{Attribution, Credential, Finding, FindingStatus, Identity, format_ts};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::backend::Engine;
+use crate::{Store, StoreError, Val};
+
+/// What an upsert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// New record.
+    Added,
+    /// Content changed (or it came back after being gone).
+    Changed,
+    /// Same content; only `last_seen` moved.
+    Unchanged,
+}
+
+impl Outcome {
+    fn event(self) -> &'static str {
+        match self {
+            Outcome::Added => "inventory.added",
+            Outcome::Changed => "inventory.changed",
+            Outcome::Unchanged => "inventory.unchanged",
+        }
+    }
+}
+
+/// What happened to a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindingChange {
+    /// First seen, or seen again after being closed.
+    Opened,
+    /// Its status changed (open ↔ excepted).
+    StatusChanged,
+    /// Still there with the same status.
+    Unchanged,
+}
+
+/// Counts of a transaction's inventory changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TxSummary {
+    /// Records added.
+    pub added: u64,
+    /// Records changed.
+    pub changed: u64,
+    /// Records unchanged.
+    pub unchanged: u64,
+    /// Records gone.
+    pub gone: u64,
+    /// Ledger entries appended.
+    pub ledger_appended: u64,
+    /// Ledger size after commit.
+    pub ledger_size: u64,
+}
+
+struct Table {
+    name: &'static str,
+    /// Columns written from the record (the first is `id`), excluding provenance.
+    cols: &'static [&'static str],
+    insert: String,
+    update: String,
+    touch: String,
+}
+
+impl Table {
+    fn new(name: &'static str, cols: &'static [&'static str]) -> Table {
+        let n = cols.len();
+        let all: Vec<String> = cols
+            .iter()
+            .map(|c| c.to_string())
+            .chain(["content_hash", "first_seen", "last_seen", "first_run", "last_run"].map(String::from))
+            .collect();
+        let ph: Vec<String> = (1..=n + 5).map(|i| format!("${i}")).collect();
+        let insert = format!(
+            "INSERT INTO {name} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+            all.join(", "),
+            ph.join(", ")
+        );
+        // update parameters: $1..$n the columns, then hash, last_seen, last_run
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        let update = format!(
+            "UPDATE {name} SET {}, content_hash = ${h}, last_seen = ${ls}, last_run = ${lr}, gone_at = NULL WHERE id = $1 AND (content_hash <> ${h} OR gone_at IS NOT NULL)",
+            sets.join(", "),
+            h = n + 1,
+            ls = n + 2,
+            lr = n + 3,
+        );
+        let touch = format!("UPDATE {name} SET last_seen = $2, last_run = $3 WHERE id = $1");
+        Table {
+            name,
+            cols,
+            insert,
+            update,
+            touch,
+        }
+    }
+}
+
+const IDENTITY_COLS: &[&str] = &[
+    "id", "kind", "source", "scope", "name", "account", "status", "privilege", "created_at",
+    "last_used_at", "tags", "attributes",
+];
+const CREDENTIAL_COLS: &[&str] = &[
+    "id", "identity_id", "kind", "source", "scope", "name", "status", "created_at",
+    "last_rotated_at", "last_used_at", "ever_used", "expires_at", "fingerprint", "preview",
+    "attributes",
+];
+const ENTITY_COLS: &[&str] = &["id", "kind", "source", "scope", "name", "data"];
+
+fn tables() -> &'static [Table; 3] {
+    static TABLES: std::sync::OnceLock<[Table; 3]> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        [
+            Table::new("identities", IDENTITY_COLS),
+            Table::new("credentials", CREDENTIAL_COLS),
+            Table::new("entities", ENTITY_COLS),
+        ]
+    })
+}
+
+fn ts(t: Option<Timestamp>) -> Val {
+    t.map_or(Val::Null, |t| Val::Text(format_ts(t)))
+}
+
+fn json_text(v: &impl serde::Serialize) -> String {
+    // Maps are BTreeMaps and structs serialise in declaration order, so this is stable.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn content_hash(vals: &[Val]) -> String {
+    let mut h = Sha256::new();
+    for v in vals {
+        match v {
+            Val::Null => h.update([0u8]),
+            Val::Int(i) => {
+                h.update([1u8]);
+                h.update(i.to_le_bytes());
+            }
+            Val::Text(s) => {
+                h.update([2u8]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+        }
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+const EVENT_CHUNK: usize = 1000;
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls everything back, ledger included.
+pub struct Tx<'s> {
+    store: &'s mut Store,
+    head: Head,
+    now: String,
+    pending: BTreeMap<(&'static str, &'static str), Vec<String>>,
+    summary: TxSummary,
+    done: bool,
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("now", &self.now).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.store.conn.batch("ROLLBACK");
+        }
+    }
+}
+
+impl Store {
+    /// Starts a write transaction at time `now` (the timestamp recorded in provenance and ledger).
+    pub fn begin(&mut self, now: Timestamp) -> Result<Tx<'_>, StoreError> {
+        match self.conn.engine() {
+            Engine::Sqlite => self.conn.batch("BEGIN IMMEDIATE")?,
+            Engine::Postgres => self.conn.batch("BEGIN; LOCK TABLE ledger_head IN EXCLUSIVE MODE")?,
+        }
+        let head = match self.read_head() {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = self.conn.batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        Ok(Tx {
+            store: self,
+            head,
+            now: format_ts(now),
+            pending: BTreeMap::new(),
+            summary: TxSummary::default(),
+            done: false,
+        })
+    }
+}
+
+impl Tx<'_> {
+    /// The transaction's timestamp (RFC 3339).
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    /// Records the start of an import run and returns its id.
+    pub fn start_run(&mut self, source: &str, path: &str, sha256: &str) -> Result<i64, StoreError> {
+        let rows = self.store.conn.query("SELECT COALESCE(MAX(id), 0) + 1 FROM import_runs", &[])?;
+        let id = rows.first().and_then(|r| r.first()).and_then(Val::as_int).unwrap_or(1);
+        self.store.conn.exec(
+            "INSERT INTO import_runs (id, source, path, content_sha256, started_at) VALUES ($1, $2, $3, $4, $5)",
+            &[Val::Int(id), source.into(), path.into(), sha256.into(), self.now.clone().into()],
+        )?;
+        Ok(id)
+    }
+
+    /// Stores the summary of an import run and appends its `import.run` ledger event.
+    pub fn finish_run(&mut self, run: i64, source: &str, path: &str, summary: Value) -> Result<(), StoreError> {
+        self.store.conn.exec(
+            "UPDATE import_runs SET summary = $2 WHERE id = $1",
+            &[Val::Int(run), json_text(&summary).into()],
+        )?;
+        let mut data = json!({ "run": run, "source": source });
+        if let (Value::Object(d), Value::Object(s)) = (&mut data, summary) {
+            d.extend(s);
+        }
+        self.append("import.run", path, data)
+    }
+
+    fn upsert(&mut self, table: &Table, run: i64, vals: Vec<Val>) -> Result<Outcome, StoreError> {
+        debug_assert_eq!(vals.len(), table.cols.len());
+        let hash = content_hash(&vals);
+        let id = vals[0].clone();
+        let mut params = vals;
+        params.extend([
+            Val::Text(hash.clone()),
+            Val::Text(self.now.clone()),
+            Val::Text(self.now.clone()),
+            Val::Int(run),
+            Val::Int(run),
+        ]);
+        let outcome = if self.store.conn.exec(&table.insert, &params)? == 1 {
+            Outcome::Added
+        } else if {
+            let n = table.cols.len();
+            params.truncate(n);
+            params.extend([Val::Text(hash), Val::Text(self.now.clone()), Val::Int(run)]);
+            self.store.conn.exec(&table.update, &params)? == 1
+        } {
+            Outcome::Changed
+        } else {
+            self.store
+                .conn
+                .exec(&table.touch, &[id.clone(), Val::Text(self.now.clone()), Val::Int(run)])?;
+            Outcome::Unchanged
+        };
+        match outcome {
+            Outcome::Added => self.summary.added += 1,
+            Outcome::Changed => self.summary.changed += 1,
+            Outcome::Unchanged => self.summary.unchanged += 1,
+        }
+        if outcome != Outcome::Unchanged
+            && let Val::Text(id) = id
+        {
+            self.note(table.name, outcome.event(), id)?;
+        }
+        Ok(outcome)
+    }
+
+    fn note(&mut self, table: &'static str, event: &'static str, id: String) -> Result<(), StoreError> {
+        let list = self.pending.entry((table, event)).or_default();
+        list.push(id);
+        if list.len() >= EVENT_CHUNK {
+            let ids = std::mem::take(list);
+            self.append(event, table, json!({ "ids": ids }))?;
+        }
+        Ok(())
+    }
+
+    /// Inserts or updates an identity from a source.
+    pub fn upsert_identity(&mut self, run: i64, i: &Identity) -> Result<Outcome, StoreError> {
+        let vals = vec![
+            i.id.clone().into(),
+            i.kind.clone().into(),
+            i.source.clone().into(),
+            i.scope.clone().into(),
+            i.name.clone().into(),
+            Val::opt(i.account.clone()),
+            i.status.as_str().into(),
+            i.privilege.as_str().into(),
+            ts(i.created_at),
+            ts(i.last_used_at),
+            json_text(&i.tags).into(),
+            json_text(&i.attributes).into(),
+        ];
+        self.upsert(&tables()[0], run, vals)
+    }
+
+    /// Inserts or updates a credential from a source.
+    pub fn upsert_credential(&mut self, run: i64, c: &Credential) -> Result<Outcome, StoreError> {
+        let vals = vec![
+            c.id.clone().into(),
+            Val::opt(c.identity_id.clone()),
+            c.kind.clone().into(),
+            c.source.clone().into(),
+            c.scope.clone().into(),
+            c.name.clone().into(),
+            c.status.as_str().into(),
+            ts(c.created_at),
+            ts(c.last_rotated_at),
+            ts(c.last_used_at),
+            c.ever_used.map_or(Val::Null, |b| Val::Int(i64::from(b))),
+            ts(c.expires_at),
+            Val::opt(c.fingerprint.as_ref().map(|f| f.as_str().to_string())),
+            Val::opt(c.preview.as_ref().map(|p| p.as_str().to_string())),
+            json_text(&c.attributes).into(),
+        ];
+        self.upsert(&tables()[1], run, vals)
+    }
+
+    /// Inserts or updates a governance record (service, person, supplier, contract, exception…).
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert_entity(
+        &mut self,
+        run: i64,
+        kind: &str,
+        id: &str,
+        name: &str,
+        source: &str,
+        scope: &str,
+        data: &impl serde::Serialize,
+    ) -> Result<Outcome, StoreError> {
+        let vals = vec![
+            id.into(),
+            kind.into(),
+            source.into(),
+            scope.into(),
+            name.into(),
+            json_text(data).into(),
+        ];
+        self.upsert(&tables()[2], run, vals)
+    }
+
+    /// Marks every record of `scope` that run `run` did not report as gone (kept, with
+    /// `gone_at`, so history survives). Returns how many.
+    pub fn sweep_gone(&mut self, run: i64, scope: &str) -> Result<u64, StoreError> {
+        let mut total = 0;
+        for table in tables() {
+            let rows = self.store.conn.query(
+                &format!("SELECT id FROM {} WHERE scope = $1 AND last_run <> $2 AND gone_at IS NULL", table.name),
+                &[scope.into(), Val::Int(run)],
+            )?;
+            let status = if table.name == "entities" { "" } else { ", status = 'gone'" };
+            let sql = format!("UPDATE {} SET gone_at = $2{status} WHERE id = $1", table.name);
+            for row in rows {
+                if let Some(Val::Text(id)) = row.into_iter().next() {
+                    self.store.conn.exec(&sql, &[id.clone().into(), self.now.clone().into()])?;
+                    self.note(table.name, "inventory.gone", id)?;
+                    total += 1;
+                }
+            }
+        }
+        self.summary.gone += total;
+        Ok(total)
+    }
+
+    /// Stores the resolved owner/custodian/service/supplier of an identity. Returns the previous
+    /// attribution when it changed (and appends `attribution.changed`), `None` when it did not.
+    pub fn set_attribution(&mut self, id: &str, a: &Attribution) -> Result<Option<Attribution>, StoreError> {
+        let rows = self.store.conn.query(
+            "SELECT owner, custodian, service, supplier, attributed_via FROM identities WHERE id = $1",
+            &[id.into()],
+        )?;
+        let Some(row) = rows.into_iter().next() else {
+            return Err(StoreError::corrupt(format!("identity {id}"), "not found"));
+        };
+        let mut it = row.into_iter();
+        let mut next = || it.next().and_then(Val::into_text);
+        let old = Attribution {
+            owner: next(),
+            custodian: next(),
+            service: next(),
+            supplier: next(),
+            via: next().and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+        };
+        let same_fields = old.owner == a.owner
+            && old.custodian == a.custodian
+            && old.service == a.service
+            && old.supplier == a.supplier;
+        if same_fields && old.via == a.via {
+            return Ok(None);
+        }
+        self.store.conn.exec(
+            "UPDATE identities SET owner = $2, custodian = $3, service = $4, supplier = $5, attributed_via = $6 WHERE id = $1",
+            &[
+                id.into(),
+                Val::opt(a.owner.clone()),
+                Val::opt(a.custodian.clone()),
+                Val::opt(a.service.clone()),
+                Val::opt(a.supplier.clone()),
+                json_text(&a.via).into(),
+            ],
+        )?;
+        if same_fields {
+            return Ok(None); // only the explanation moved
+        }
+        self.append(
+            "attribution.changed",
+            id,
+            json!({
+                "owner": { "from": old.owner, "to": a.owner },
+                "custodian": { "from": old.custodian, "to": a.custodian },
+                "service": { "from": old.service, "to": a.service },
+                "supplier": { "from": old.supplier, "to": a.supplier },
+                "via": a.via,
+            }),
+        )?;
+        Ok(Some(old))
+    }
+
+    /// Records a finding from the current evaluation. Status changes are ledger events
+    /// (`finding.opened`, `finding.excepted`, `finding.reopened`); re-confirming only moves `last_seen`.
+    pub fn upsert_finding(&mut self, f: &Finding) -> Result<FindingChange, StoreError> {
+        let rows = self
+            .store
+            .conn
+            .query("SELECT status FROM findings WHERE id = $1", &[f.id.clone().into()])?;
+        let old = rows.into_iter().next().and_then(|r| r.into_iter().next()).and_then(Val::into_text);
+        let evidence = json_text(&f.evidence);
+        let params = [
+            f.id.clone().into(),
+            f.control.clone().into(),
+            f.subject.clone().into(),
+            f.severity.as_str().into(),
+            f.status.as_str().into(),
+            f.title.clone().into(),
+            evidence.into(),
+            Val::opt(f.exception.clone()),
+            self.now.clone().into(),
+        ];
+        let change = match old.as_deref().map(FindingStatus::parse) {
+            None => {
+                self.store.conn.exec(
+                    "INSERT INTO findings (id, control, subject, severity, status, title, evidence, exception, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                    &params,
+                )?;
+                FindingChange::Opened
+            }
+            Some(prev) => {
+                self.store.conn.exec(
+                    "UPDATE findings SET control = $2, subject = $3, severity = $4, status = $5, title = $6, evidence = $7, exception = $8, last_seen = $9, closed_at = NULL WHERE id = $1",
+                    &params,
+                )?;
+                if prev == FindingStatus::Closed {
+                    FindingChange::Opened
+                } else if prev != f.status {
+                    FindingChange::StatusChanged
+                } else {
+                    FindingChange::Unchanged
+                }
+            }
+        };
+        if change != FindingChange::Unchanged {
+            let kind = match (change, f.status) {
+                (_, FindingStatus::Excepted) => "finding.excepted",
+                (FindingChange::Opened, _) => "finding.opened",
+                _ => "finding.reopened",
+            };
+            self.append(
+                kind,
+                &f.id,
+                json!({
+                    "control": f.control,
+                    "subject": f.subject,
+                    "severity": f.severity,
+                    "title": f.title,
+                    "exception": f.exception,
+                }),
+            )?;
+        }
+        Ok(change)
+    }
+
+    /// Closes every open or excepted finding not in `current` (the ids the evaluation produced).
+    /// Returns the ids closed.
+    pub fn close_findings_except(&mut self, current: &std::collections::BTreeSet<String>) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .store
+            .conn
+            .query("SELECT id FROM findings WHERE status <> 'closed' ORDER BY id", &[])?;
+        let mut closed = Vec::new();
+        for row in rows {
+            let Some(Val::Text(id)) = row.into_iter().next() else { continue };
+            if current.contains(&id) {
+                continue;
+            }
+            self.store.conn.exec(
+                "UPDATE findings SET status = 'closed', closed_at = $2 WHERE id = $1",
+                &[id.clone().into(), self.now.clone().into()],
+            )?;
+            self.append("finding.closed", &id, json!({}))?;
+            closed.push(id);
+        }
+        Ok(closed)
+    }
+
+    /// Appends a ledger event inside this transaction.
+    pub fn append(&mut self, kind: &str, subject: &str, data: Value) -> Result<(), StoreError> {
+        let mut head = self.head.clone();
+        let entry = head.append(&self.now, kind, subject, data)?;
+        self.store.conn.exec(
+            "INSERT INTO ledger (seq, body, hash) VALUES ($1, $2, $3)",
+            &[Val::Int(entry.seq as i64), entry.body.into(), entry.hash.into()],
+        )?;
+        self.head = head;
+        self.summary.ledger_appended += 1;
+        Ok(())
+    }
+
+    /// Flushes pending inventory events, stores the ledger head and commits.
+    pub fn commit(mut self) -> Result<TxSummary, StoreError> {
+        let pending = std::mem::take(&mut self.pending);
+        for ((table, event), ids) in pending {
+            if !ids.is_empty() {
+                self.append(event, table, json!({ "ids": ids }))?;
+            }
+        }
+        self.store.conn.exec(
+            "INSERT INTO ledger_head (id, size, chain, frontier) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET size = excluded.size, chain = excluded.chain, frontier = excluded.frontier",
+            &[
+                Val::Int(self.head.size as i64),
+                hex::encode(self.head.chain).into(),
+                self.head.frontier_text().into(),
+            ],
+        )?;
+        self.store.conn.batch("COMMIT")?;
+        self.done = true;
+        let mut summary = std::mem::take(&mut self.summary);
+        summary.ledger_size = self.head.size;
+        Ok(summary)
+    }
+}
