@@ -234,7 +234,9 @@ fn dormancy(cx: &mut Ctx<'_>, v: &IdentityView) {
         let (since, usage) = match (c.last_used_at, c.ever_used) {
             (Some(t), _) => (Some(t), "last_used"),
             (None, Some(false)) => (c.created_at.or(c.last_rotated_at), "never_used"),
-            (None, _) => (c.created_at.or(c.last_rotated_at).or(v.identity.created_at), "use_unknown"),
+            // The source does not record use of this credential (e.g. IAM signing certificates):
+            // dormancy cannot be decided from it, so no verdict rather than a false one.
+            (None, _) => continue,
         };
         let Some(since) = since else { continue };
         let idle = days(now.duration_since(since));
@@ -243,8 +245,7 @@ fn dormancy(cx: &mut Ctx<'_>, v: &IdentityView) {
         }
         let title = match usage {
             "last_used" => format!("{} has not been used for {idle} days (limit {max})", c.name),
-            "never_used" => format!("{} was issued {idle} days ago and never used (limit {max})", c.name),
-            _ => format!("{} has no record of use in {idle} days (limit {max})", c.name),
+            _ => format!("{} was issued {idle} days ago and never used (limit {max})", c.name),
         };
         cx.raise(
             "NHI-GOV-007",

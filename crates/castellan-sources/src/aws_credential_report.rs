@@ -314,6 +314,11 @@ impl<R: BufRead> Reader<R> {
         &self.path
     }
 
+    /// Gives back the underlying reader (after the last row).
+    pub fn into_inner(self) -> R {
+        self.csv.into_inner()
+    }
+
     /// Parses the next row into an identity and its credentials; `None` at the end.
     pub fn next_row(&mut self) -> Option<Result<Records, SourceError>> {
         match self.csv.read_record(&mut self.record) {

@@ -211,6 +211,25 @@ impl Store {
 }
 
 impl Tx<'_> {
+    /// The store, for reads inside the transaction.
+    pub fn store(&mut self) -> &mut Store {
+        self.store
+    }
+
+    /// Counts so far.
+    pub fn summary(&self) -> &TxSummary {
+        &self.summary
+    }
+
+    /// Records the content hash of a run's input once it is known (streamed inputs).
+    pub fn set_run_hash(&mut self, run: i64, sha256: &str) -> Result<(), StoreError> {
+        self.store.conn.exec(
+            "UPDATE import_runs SET content_sha256 = $2 WHERE id = $1",
+            &[Val::Int(run), sha256.into()],
+        )?;
+        Ok(())
+    }
+
     /// The transaction's timestamp (RFC 3339).
     pub fn now(&self) -> &str {
         &self.now

@@ -1,0 +1,361 @@
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use castellan_sources::{SourceError, SourceKind, aws_credential_report, governance};
+use castellan_store::{Outcome, Tx};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{Context, PipelineError, Progress};
+
+/// A file `run` looked at and did not import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What importing one file did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// The file.
+    pub path: String,
+    /// The source format.
+    pub source: String,
+    /// Import run id.
+    pub run: i64,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Records read.
+    pub records: u64,
+    /// New records.
+    pub added: u64,
+    /// Changed records.
+    pub changed: u64,
+    /// Unchanged records.
+    pub unchanged: u64,
+    /// Records of the same scope no longer reported.
+    pub gone: u64,
+}
+
+const HEAD_BYTES: usize = 8192;
+const MAX_GOVERNANCE_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_JSON_ENVELOPE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+fn read_head(path: &Path) -> Result<Vec<u8>, SourceError> {
+    let mut f = File::open(path).map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+    let mut buf = vec![0u8; HEAD_BYTES];
+    let mut n = 0;
+    while n < HEAD_BYTES {
+        let k = f
+            .read(&mut buf[n..])
+            .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Finds the files under `dir` that Castellan recognises (by content), in path order, and lists
+/// the others as skipped. Hidden files and folders (`.git`, `.castellan`) are not visited.
+pub fn discover(dir: &Path) -> Result<(Vec<(PathBuf, SourceKind)>, Vec<Skipped>), PipelineError> {
+    if !dir.is_dir() {
+        return Err(PipelineError::Usage(format!(
+            "{} is not a folder; give the estate folder that holds your exports and castellan.yaml",
+            dir.display()
+        )));
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| PipelineError::Usage(format!("cannot list {}: {e}", d.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| PipelineError::Usage(format!("cannot list {}: {e}", d.display())))?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let ft = entry
+                .file_type()
+                .map_err(|e| PipelineError::Usage(format!("cannot stat {}: {e}", path.display())))?;
+            if ft.is_dir() {
+                stack.push(path);
+            } else if ft.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for path in files {
+        let head = read_head(&path)?;
+        match castellan_sources::detect(&path, &head) {
+            Some(kind) => found.push((path, kind)),
+            None => skipped.push(Skipped {
+                path: path.display().to_string(),
+                reason: "not a recognised export or governance file".into(),
+            }),
+        }
+    }
+    let governance: Vec<&PathBuf> = found.iter().filter(|(_, k)| *k == SourceKind::Governance).map(|(p, _)| p).collect();
+    if governance.len() > 1 {
+        return Err(PipelineError::Usage(format!(
+            "found {} governance files ({}); an estate has exactly one castellan.yaml",
+            governance.len(),
+            governance.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    // Governance first, so attribution sees the current file.
+    found.sort_by_key(|(p, k)| (*k != SourceKind::Governance, p.clone()));
+    Ok((found, skipped))
+}
+
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn read_all(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, SourceError> {
+    let display = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|source| SourceError::Io { path: display.clone(), source })?;
+    if meta.len() > limit {
+        return Err(SourceError::File {
+            path: display,
+            message: format!("{} bytes is too large for {what} (limit {limit} bytes)", meta.len()),
+        });
+    }
+    std::fs::read(path).map_err(|source| SourceError::Io { path: display, source })
+}
+
+/// Imports one file inside `tx`.
+pub(crate) fn import_file(
+    tx: &mut Tx<'_>,
+    path: &Path,
+    kind: SourceKind,
+    progress: &dyn Progress,
+) -> Result<ImportReport, PipelineError> {
+    let display = path.display().to_string();
+    progress.message(&format!("importing {display}"));
+    let before = snapshot(tx);
+    let (report, scopes) = match kind {
+        SourceKind::Governance => {
+            let bytes = read_all(path, MAX_GOVERNANCE_BYTES, "a governance file")?;
+            let sha = hex::encode(Sha256::digest(&bytes));
+            let gov = governance::parse(&display, &bytes)?;
+            let run = tx.start_run(kind.name(), &display, &sha)?;
+            let records = import_governance(tx, run, &gov)?;
+            (ImportReport { path: display.clone(), source: kind.name().into(), run, sha256: sha, records, ..Default::default() }, vec!["governance".to_string()])
+        }
+        SourceKind::AwsCredentialReportJson => {
+            let bytes = read_all(path, MAX_JSON_ENVELOPE_BYTES, "a credential report")?;
+            let sha = hex::encode(Sha256::digest(&bytes));
+            let reader = aws_credential_report::open_json(&display, &bytes)?;
+            let run = tx.start_run(kind.name(), &display, &sha)?;
+            let (records, scopes) = import_rows(tx, run, reader, progress)?;
+            (ImportReport { path: display.clone(), source: kind.name().into(), run, sha256: sha, records, ..Default::default() }, scopes)
+        }
+        SourceKind::AwsCredentialReport => {
+            let file = File::open(path).map_err(|source| SourceError::Io { path: display.clone(), source })?;
+            let hashing = Hashing { inner: file, hasher: Sha256::new() };
+            let mut reader = aws_credential_report::open_csv(&display, BufReader::with_capacity(1 << 16, hashing))?;
+            // The run id is needed before the rows; the hash is known only at the end.
+            let run = tx.start_run(kind.name(), &display, "")?;
+            let mut records = 0;
+            let mut scopes = BTreeSet::new();
+            while let Some(row) = reader.next_row() {
+                let row = row?;
+                records += write_records(tx, run, &row, &mut scopes)?;
+                progress.advance(1);
+            }
+            let hashing = reader.into_inner().into_inner();
+            let sha = hex::encode(hashing.hasher.finalize());
+            tx.set_run_hash(run, &sha)?;
+            (ImportReport { path: display.clone(), source: kind.name().into(), run, sha256: sha, records, ..Default::default() }, scopes.into_iter().collect())
+        }
+    };
+    let mut report = report;
+    for scope in &scopes {
+        report.gone += tx.sweep_gone(report.run, scope)?;
+    }
+    let after = snapshot(tx);
+    report.added = after.0 - before.0;
+    report.changed = after.1 - before.1;
+    report.unchanged = after.2 - before.2;
+    tx.finish_run(
+        report.run,
+        &report.source,
+        &display,
+        json!({
+            "sha256": report.sha256,
+            "records": report.records,
+            "added": report.added,
+            "changed": report.changed,
+            "unchanged": report.unchanged,
+            "gone": report.gone,
+            "scopes": scopes,
+        }),
+    )?;
+    Ok(report)
+}
+
+fn snapshot(tx: &mut Tx<'_>) -> (u64, u64, u64) {
+    let s = tx.summary();
+    (s.added, s.changed, s.unchanged)
+}
+
+fn import_rows<R: std::io::BufRead>(
+    tx: &mut Tx<'_>,
+    run: i64,
+    mut reader: aws_credential_report::Reader<R>,
+    progress: &dyn Progress,
+) -> Result<(u64, Vec<String>), PipelineError> {
+    let mut records = 0;
+    let mut scopes = BTreeSet::new();
+    while let Some(row) = reader.next_row() {
+        records += write_records(tx, run, &row?, &mut scopes)?;
+        progress.advance(1);
+    }
+    Ok((records, scopes.into_iter().collect()))
+}
+
+fn write_records(
+    tx: &mut Tx<'_>,
+    run: i64,
+    records: &castellan_sources::Records,
+    scopes: &mut BTreeSet<String>,
+) -> Result<u64, PipelineError> {
+    for i in &records.identities {
+        if !scopes.contains(&i.scope) {
+            scopes.insert(i.scope.clone());
+        }
+        tx.upsert_identity(run, i)?;
+    }
+    for c in &records.credentials {
+        tx.upsert_credential(run, c)?;
+    }
+    Ok((records.identities.len() + records.credentials.len()) as u64)
+}
+
+fn import_governance(tx: &mut Tx<'_>, run: i64, g: &governance::Governance) -> Result<u64, PipelineError> {
+    let src = "governance";
+    let mut n = 0;
+    tx.upsert_entity(run, "governance", "governance:document", g.organisation.as_deref().unwrap_or("governance"), src, src, g)?;
+    for s in &g.services {
+        tx.upsert_entity(run, "service", &s.id, &s.name, src, src, s)?;
+        n += 1;
+    }
+    for p in &g.people {
+        tx.upsert_entity(run, "person", &p.id, &p.name, src, src, p)?;
+        n += 1;
+    }
+    for s in &g.suppliers {
+        tx.upsert_entity(run, "supplier", &s.id, &s.name, src, src, s)?;
+        n += 1;
+    }
+    for c in &g.contracts {
+        tx.upsert_entity(run, "contract", &c.id, &c.id, src, src, c)?;
+        n += 1;
+    }
+    for e in &g.exceptions {
+        let outcome = tx.upsert_entity(run, "exception", &e.id, &e.id, src, src, e)?;
+        if outcome != Outcome::Unchanged {
+            tx.append(
+                "exception.granted",
+                &e.id,
+                json!({
+                    "control": e.control,
+                    "subject": e.subject,
+                    "approver": e.approver,
+                    "expires_at": castellan_model::format_ts(e.expires_at),
+                    "justification": e.justification,
+                    "compensating_controls": e.compensating_controls,
+                }),
+            )?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Loads the stored governance document (the empty governance when none was imported).
+pub(crate) fn load_governance(store: &mut castellan_store::Store) -> Result<governance::Governance, PipelineError> {
+    let docs = store.entities("governance")?;
+    match docs.into_iter().next() {
+        None => Ok(governance::Governance::default()),
+        Some(d) => serde_json::from_value(d.data)
+            .map_err(|e| PipelineError::Store(castellan_store::StoreError::Corrupt { what: "governance document".into(), reason: e.to_string() })),
+    }
+}
+
+/// Re-attributes every present identity from the stored governance; returns how many changed.
+pub(crate) fn attribute_all(tx: &mut Tx<'_>) -> Result<u64, PipelineError> {
+    let gov = load_governance(tx.store())?;
+    let attributor = governance::Attributor::new(&gov);
+    let identities = tx.store().identities()?;
+    let mut changed = 0;
+    for si in identities {
+        if si.provenance.gone_at.is_some() {
+            continue;
+        }
+        let a = attributor.attribute(&si.identity);
+        if tx.set_attribution(&si.identity.id, &a)?.is_some() {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Imports `paths` (each with its format, or detected from content when `None`) in one
+/// transaction, re-attributes identities, commits and signs a checkpoint.
+pub fn import_paths(
+    ctx: &mut Context,
+    paths: &[(PathBuf, Option<SourceKind>)],
+    progress: &dyn Progress,
+) -> Result<Vec<ImportReport>, PipelineError> {
+    let mut resolved = Vec::new();
+    for (path, kind) in paths {
+        let kind = match kind {
+            Some(k) => *k,
+            None => {
+                let head = read_head(path)?;
+                castellan_sources::detect(path, &head).ok_or_else(|| {
+                    PipelineError::Source(SourceError::File {
+                        path: path.display().to_string(),
+                        message: "not a format Castellan recognises; name the source explicitly (`castellan import aws-credential-report FILE`)".into(),
+                    })
+                })?
+            }
+        };
+        resolved.push((path.clone(), kind));
+    }
+    resolved.sort_by_key(|(p, k)| (*k != SourceKind::Governance, p.clone()));
+    let now = ctx.clock.now();
+    let mut tx = ctx.store.begin(now)?;
+    let mut reports = Vec::new();
+    for (path, kind) in &resolved {
+        reports.push(import_file(&mut tx, path, *kind, progress)?);
+    }
+    attribute_all(&mut tx)?;
+    tx.commit()?;
+    ctx.checkpoint()?;
+    Ok(reports)
+}

@@ -1,0 +1,193 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use castellan_model::{Contract, Exception, Finding, FindingStatus, Person, Supplier};
+use castellan_policy::{Catalogue, Estate, IdentityView, Thresholds, evaluate};
+use castellan_store::Tx;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::import::{ImportReport, Skipped, attribute_all, discover, import_file, load_governance};
+use crate::{Context, PipelineError, Progress};
+
+/// What an assessment did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AssessReport {
+    /// Identities evaluated.
+    pub identities: u64,
+    /// Findings open or excepted after the assessment.
+    pub findings: Vec<Finding>,
+    /// Findings newly opened.
+    pub opened: u64,
+    /// Findings closed (the control passes now).
+    pub closed: u64,
+    /// Identities whose owner/custodian/service/supplier changed.
+    pub attribution_changes: u64,
+    /// Thresholds in force.
+    pub thresholds: Option<Thresholds>,
+}
+
+/// What `run` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// The estate folder.
+    pub estate: String,
+    /// Files imported.
+    pub imports: Vec<ImportReport>,
+    /// Files skipped.
+    pub skipped: Vec<Skipped>,
+    /// The assessment.
+    pub assessment: AssessReport,
+    /// The signed checkpoint after the run.
+    pub checkpoint: castellan_ledger::Checkpoint,
+    /// The evidence folder.
+    pub out_dir: PathBuf,
+    /// Files written there.
+    pub files: Vec<PathBuf>,
+}
+
+fn catalogue() -> Result<Catalogue, PipelineError> {
+    Catalogue::builtin().map_err(|e| PipelineError::Internal(e.to_string()))
+}
+
+fn entities<T: serde::de::DeserializeOwned>(tx: &mut Tx<'_>, kind: &str) -> Result<Vec<T>, PipelineError> {
+    tx.store()
+        .entities(kind)?
+        .into_iter()
+        .map(|e| {
+            serde_json::from_value(e.data).map_err(|err| {
+                PipelineError::Store(castellan_store::StoreError::Corrupt { what: format!("{kind} {}", e.id), reason: err.to_string() })
+            })
+        })
+        .collect()
+}
+
+/// Evaluates the controls inside `tx` and records the findings.
+pub(crate) fn assess_in_tx(tx: &mut Tx<'_>, now: jiff::Timestamp, progress: &dyn Progress) -> Result<AssessReport, PipelineError> {
+    progress.message("assessing controls");
+    let catalogue = catalogue()?;
+    let attribution_changes = attribute_all(tx)?;
+    let gov = load_governance(tx.store())?;
+    let mut thresholds = Thresholds::from_catalogue(&catalogue);
+    if let Some(v) = gov.thresholds.rotation_max_age_days {
+        thresholds.rotation_max_age_days = v;
+    }
+    if let Some(v) = gov.thresholds.dormant_days {
+        thresholds.dormant_days = v;
+    }
+
+    let mut creds: BTreeMap<String, Vec<castellan_model::Credential>> = BTreeMap::new();
+    for c in tx.store().credentials()? {
+        if c.provenance.gone_at.is_some() {
+            continue;
+        }
+        if let Some(owner) = c.credential.identity_id.clone() {
+            creds.entry(owner).or_default().push(c.credential);
+        }
+    }
+    let identities: Vec<IdentityView> = tx
+        .store()
+        .identities()?
+        .into_iter()
+        .filter(|s| s.provenance.gone_at.is_none())
+        .map(|s| IdentityView {
+            credentials: creds.remove(&s.identity.id).unwrap_or_default(),
+            identity: s.identity,
+            attribution: s.attribution,
+        })
+        .collect();
+    let people: Vec<Person> = entities(tx, "person")?;
+    let suppliers: Vec<Supplier> = entities(tx, "supplier")?;
+    let estate = Estate {
+        now,
+        people: people.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        suppliers: suppliers.into_iter().map(|s| (s.id.clone(), s)).collect(),
+        contracts: entities::<Contract>(tx, "contract")?,
+        exceptions: entities::<Exception>(tx, "exception")?,
+        thresholds: thresholds.clone(),
+        identities,
+    };
+    let findings = evaluate(&estate, &catalogue);
+    let mut opened = 0;
+    let mut current = BTreeSet::new();
+    for f in &findings {
+        if tx.upsert_finding(f)? == castellan_store::FindingChange::Opened {
+            opened += 1;
+        }
+        current.insert(f.id.clone());
+    }
+    let closed = tx.close_findings_except(&current)?.len() as u64;
+    let open = findings.iter().filter(|f| f.status == FindingStatus::Open).count();
+    let excepted = findings.iter().filter(|f| f.status == FindingStatus::Excepted).count();
+    tx.append(
+        "assessment.run",
+        "controls",
+        json!({
+            "controls": catalogue.controls.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            "thresholds": thresholds,
+            "identities": estate.identities.len(),
+            "open": open,
+            "excepted": excepted,
+            "opened": opened,
+            "closed": closed,
+        }),
+    )?;
+    Ok(AssessReport {
+        identities: estate.identities.len() as u64,
+        findings,
+        opened,
+        closed,
+        attribution_changes,
+        thresholds: Some(thresholds),
+    })
+}
+
+/// Re-evaluates the controls over the stored inventory, in one transaction, then signs a
+/// checkpoint.
+pub fn assess(ctx: &mut Context, progress: &dyn Progress) -> Result<AssessReport, PipelineError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.store.begin(now)?;
+    let report = assess_in_tx(&mut tx, now, progress)?;
+    tx.commit()?;
+    ctx.checkpoint()?;
+    Ok(report)
+}
+
+/// The main job: import everything recognised under `estate`, assess, commit (all or nothing),
+/// sign a checkpoint, and write the evidence folder `out`.
+pub fn run_estate(ctx: &mut Context, estate: &Path, out: &Path, progress: &dyn Progress) -> Result<RunReport, PipelineError> {
+    let (files, skipped) = discover(estate)?;
+    let now = ctx.clock.now();
+    let mut tx = ctx.store.begin(now)?;
+    let mut imports = Vec::new();
+    for (path, kind) in &files {
+        imports.push(import_file(&mut tx, path, *kind, progress)?);
+    }
+    let assessment = assess_in_tx(&mut tx, now, progress)?;
+    tx.commit()?;
+    let checkpoint = ctx.checkpoint()?;
+    progress.message("writing evidence");
+    let input = castellan_report::EvidenceInput {
+        generated_at: castellan_model::format_ts(now),
+        estate: estate.display().to_string(),
+        database: ctx.store.display_url(),
+        imports: serde_json::to_value(&imports).unwrap_or_default(),
+        skipped: serde_json::to_value(&skipped).unwrap_or_default(),
+        thresholds: serde_json::to_value(&assessment.thresholds).unwrap_or_default(),
+        checkpoint: checkpoint.clone(),
+    };
+    let files_written = castellan_report::write_evidence(&mut ctx.store, out, &input)
+        .map_err(|e| match e {
+            castellan_report::ReportError::Store(s) => PipelineError::Store(s),
+            castellan_report::ReportError::Write { path, source } => PipelineError::Write { path, source },
+        })?;
+    Ok(RunReport {
+        estate: estate.display().to_string(),
+        imports,
+        skipped,
+        assessment,
+        checkpoint,
+        out_dir: out.to_path_buf(),
+        files: files_written,
+    })
+}

@@ -1,0 +1,182 @@
+use std::collections::BTreeMap;
+
+use castellan_model::{Finding, FindingStatus, Severity, format_ts};
+use castellan_policy::Catalogue;
+use castellan_store::{Store, StoreError, StoredCredential, StoredIdentity};
+use serde_json::{Value, json};
+
+use crate::EvidenceInput;
+
+fn strip<'a>(prefix: &str, v: &'a Option<String>) -> Option<&'a str> {
+    v.as_deref().map(|s| s.strip_prefix(prefix).unwrap_or(s))
+}
+
+/// The inventory JSON object of one identity with its credentials (the stable format of
+/// `castellan inventory --json` and `inventory.json`, documented in docs/data-model.md).
+pub fn inventory_item(si: &StoredIdentity, creds: &[StoredCredential]) -> Value {
+    let i = &si.identity;
+    let a = &si.attribution;
+    let status = if si.provenance.gone_at.is_some() { "gone" } else { i.status.as_str() };
+    json!({
+        "id": i.id,
+        "kind": i.kind,
+        "source": i.source,
+        "name": i.name,
+        "account": i.account,
+        "status": status,
+        "privilege": i.privilege.as_str(),
+        "owner": strip("person:", &a.owner),
+        "custodian": strip("person:", &a.custodian),
+        "service": strip("service:", &a.service),
+        "supplier": strip("supplier:", &a.supplier),
+        "attributed_via": a.via,
+        "created_at": i.created_at.map(format_ts),
+        "last_used_at": i.last_used_at.map(format_ts),
+        "tags": i.tags,
+        "attributes": i.attributes,
+        "provenance": si.provenance,
+        "credentials": creds.iter().map(|sc| {
+            let c = &sc.credential;
+            let status = if sc.provenance.gone_at.is_some() { "gone" } else { c.status.as_str() };
+            json!({
+                "id": c.id,
+                "kind": c.kind,
+                "name": c.name,
+                "status": status,
+                "created_at": c.created_at.map(format_ts),
+                "last_rotated_at": c.last_rotated_at.map(format_ts),
+                "last_used_at": c.last_used_at.map(format_ts),
+                "ever_used": c.ever_used,
+                "expires_at": c.expires_at.map(format_ts),
+                "fingerprint": c.fingerprint,
+                "preview": c.preview,
+                "attributes": c.attributes,
+                "provenance": sc.provenance,
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// `inventory.json`: every identity (gone ones included, marked) with its credentials.
+pub fn inventory_json(store: &mut Store, generated_at: &str) -> Result<Value, StoreError> {
+    let mut by_identity: BTreeMap<String, Vec<StoredCredential>> = BTreeMap::new();
+    let mut orphans = Vec::new();
+    for c in store.credentials()? {
+        match c.credential.identity_id.clone() {
+            Some(id) => by_identity.entry(id).or_default().push(c),
+            None => orphans.push(c),
+        }
+    }
+    let identities: Vec<Value> = store
+        .identities()?
+        .iter()
+        .map(|si| inventory_item(si, by_identity.get(&si.identity.id).map(Vec::as_slice).unwrap_or(&[])))
+        .collect();
+    Ok(json!({
+        "generated_at": generated_at,
+        "identities": identities,
+    }))
+}
+
+/// One finding as JSON, with its control's title.
+pub fn finding_json(f: &Finding, catalogue: &Catalogue) -> Value {
+    json!({
+        "id": f.id,
+        "control": f.control,
+        "control_title": catalogue.get(&f.control).map(|c| c.title.as_str()),
+        "subject": f.subject,
+        "severity": f.severity,
+        "status": f.status,
+        "title": f.title,
+        "evidence": f.evidence,
+        "exception": f.exception,
+        "first_seen": f.first_seen.map(format_ts),
+        "last_seen": f.last_seen.map(format_ts),
+    })
+}
+
+/// `findings.json`: all findings, open first, then by severity and id.
+pub fn findings_json(store: &mut Store, catalogue: &Catalogue, generated_at: &str) -> Result<Value, StoreError> {
+    let mut findings = store.findings()?;
+    sort_findings(&mut findings);
+    Ok(json!({
+        "generated_at": generated_at,
+        "findings": findings.iter().map(|f| finding_json(f, catalogue)).collect::<Vec<_>>(),
+    }))
+}
+
+/// Open first, then excepted, then closed; within each, most severe first, then by id.
+pub fn sort_findings(f: &mut [Finding]) {
+    let rank = |s: FindingStatus| match s {
+        FindingStatus::Open => 0,
+        FindingStatus::Excepted => 1,
+        FindingStatus::Closed => 2,
+    };
+    f.sort_by(|a, b| {
+        rank(a.status)
+            .cmp(&rank(b.status))
+            .then(b.severity.cmp(&a.severity))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// `summary.json`: counts, findings by severity and control, imports, ledger head.
+pub fn summary_json(store: &mut Store, input: &EvidenceInput, findings: &Value) -> Result<Value, StoreError> {
+    let counts = store.counts()?;
+    let ledger = store.ledger_status()?;
+    let mut by_severity: BTreeMap<&str, u64> = Severity::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut by_control: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
+    let (mut open, mut excepted, mut closed) = (0u64, 0u64, 0u64);
+    for f in findings["findings"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let status = f["status"].as_str().unwrap_or("open");
+        let control = f["control"].as_str().unwrap_or("").to_string();
+        *by_control.entry(control).or_default().entry(match status {
+            "open" => "open",
+            "excepted" => "excepted",
+            _ => "closed",
+        }).or_default() += 1;
+        match status {
+            "open" => {
+                open += 1;
+                if let Some(s) = f["severity"].as_str()
+                    && let Some(n) = by_severity.get_mut(s)
+                {
+                    *n += 1;
+                }
+            }
+            "excepted" => excepted += 1,
+            _ => closed += 1,
+        }
+    }
+    let identities = store.identities()?;
+    let present: Vec<&StoredIdentity> = identities.iter().filter(|i| i.provenance.gone_at.is_none()).collect();
+    let owned = present.iter().filter(|i| i.attribution.owner.is_some()).count();
+    Ok(json!({
+        "castellan_version": env!("CARGO_PKG_VERSION"),
+        "generated_at": input.generated_at,
+        "estate": input.estate,
+        "database": input.database,
+        "inventory": {
+            "identities": counts.identities,
+            "credentials": counts.credentials,
+            "identities_with_owner": owned,
+            "owner_coverage": if present.is_empty() { 1.0 } else { owned as f64 / present.len() as f64 },
+        },
+        "findings": {
+            "open": open,
+            "excepted": excepted,
+            "closed": closed,
+            "open_by_severity": by_severity,
+            "by_control": by_control,
+        },
+        "thresholds": input.thresholds,
+        "imports": input.imports,
+        "skipped": input.skipped,
+        "ledger": {
+            "size": ledger.size,
+            "root": ledger.root,
+            "chain_head": ledger.chain_head,
+            "checkpoint": input.checkpoint,
+        },
+    }))
+}

@@ -1,0 +1,170 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Castellan: governance of non-human identities for NIS2.
+///
+/// Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage or input error; 3 internal error.
+#[derive(Debug, Parser)]
+#[command(name = "castellan", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the verb.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database: a SQLite file path (created if absent) or a postgres:// URL.
+    #[arg(long, global = true, env = "CASTELLAN_DB", default_value = "castellan.db")]
+    pub db: String,
+    /// Directory holding the fingerprint key, the ledger signing key and the checkpoint witness
+    /// [default: .castellan beside the SQLite file, ./.castellan for PostgreSQL].
+    #[arg(long, global = true, env = "CASTELLAN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Evaluate as of this instant (RFC 3339), instead of the system clock.
+    #[arg(long, global = true, env = "CASTELLAN_NOW")]
+    pub now: Option<String>,
+    /// Print machine-readable JSON on stdout (stable format, see docs/cli.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but errors (and the JSON with --json).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The main job: import an estate folder, assess it, and write the evidence folder.
+    Run(RunArgs),
+    /// Import exports into the inventory (one transaction; re-importing is idempotent).
+    Import(ImportArgs),
+    /// Re-evaluate the controls over the stored inventory.
+    Assess(AssessArgs),
+    /// List or show identities and their credentials.
+    #[command(subcommand)]
+    Inventory(InventoryCmd),
+    /// List findings.
+    #[command(subcommand)]
+    Findings(FindingsCmd),
+    /// Verify the tamper-evident ledger, or print its signed checkpoint.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+}
+
+/// Minimum severity that makes the command exit 1.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FailOn {
+    pub fn severity(self) -> castellan_model::Severity {
+        use castellan_model::Severity;
+        match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The estate folder: exports and castellan.yaml, recognised by content.
+    pub estate: PathBuf,
+    /// Evidence folder to write.
+    #[arg(long, default_value = "castellan-out")]
+    pub out: PathBuf,
+    /// Exit 1 when an open finding has this severity or higher.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+}
+
+/// Which importer to use.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportSource {
+    /// Recognise each file by its content.
+    Auto,
+    /// The governance file (castellan.yaml).
+    Governance,
+    /// AWS IAM credential report (CSV or `get-credential-report` JSON).
+    AwsCredentialReport,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source format.
+    #[arg(value_enum)]
+    pub source: ImportSource,
+    /// Files to import.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// Exit 1 when an open finding has this severity or higher.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCmd {
+    /// List identities.
+    List {
+        /// Only identities of this kind (e.g. aws-iam-user).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only identities without an owner.
+        #[arg(long)]
+        unowned: bool,
+        /// Include identities their source no longer reports.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one identity (or the identity of a credential id) with its credentials and findings.
+    Show {
+        /// Identity or credential id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusFilter {
+    Open,
+    Excepted,
+    Closed,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCmd {
+    /// List findings.
+    List {
+        /// Which findings.
+        #[arg(long, value_enum, default_value = "open")]
+        status: StatusFilter,
+        /// Only this control.
+        #[arg(long)]
+        control: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Replay the ledger: hash chain, Merkle roots, checkpoint signatures, witness file.
+    Verify,
+    /// Sign (if needed) and print the current checkpoint.
+    Checkpoint,
+}

@@ -1,0 +1,55 @@
+use castellan_sources::SourceKind;
+
+use crate::Failure;
+use crate::args::{Global, ImportArgs, ImportSource};
+use crate::output::{self, Bar};
+
+pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
+    let mut ctx = output::open(g)?;
+    let kind = match a.source {
+        ImportSource::Auto => None,
+        ImportSource::Governance => Some(SourceKind::Governance),
+        ImportSource::AwsCredentialReport => Some(SourceKind::AwsCredentialReport),
+    };
+    let mut paths = Vec::new();
+    for p in &a.paths {
+        // An explicit aws-credential-report may be the CSV or the JSON envelope: look inside.
+        let k = match kind {
+            Some(SourceKind::AwsCredentialReport) => {
+                let mut head = Vec::new();
+                if let Ok(f) = std::fs::File::open(p) {
+                    use std::io::Read;
+                    let _ = f.take(8192).read_to_end(&mut head);
+                }
+                match castellan_sources::detect(p, &head) {
+                    Some(SourceKind::AwsCredentialReportJson) => Some(SourceKind::AwsCredentialReportJson),
+                    _ => kind,
+                }
+            }
+            k => k,
+        };
+        paths.push((p.clone(), k));
+    }
+    let bar = Bar::new(g);
+    let reports = castellan_pipeline::import_paths(&mut ctx, &paths, &bar);
+    bar.finish();
+    let reports = reports?;
+    if g.json {
+        output::print_json(&serde_json::to_value(&reports)?);
+    } else if !g.quiet {
+        let mut t = output::table(&["file", "source", "records", "added", "changed", "unchanged", "gone"]);
+        for r in &reports {
+            t.add_row(vec![
+                r.path.clone(),
+                r.source.clone(),
+                r.records.to_string(),
+                r.added.to_string(),
+                r.changed.to_string(),
+                r.unchanged.to_string(),
+                r.gone.to_string(),
+            ]);
+        }
+        println!("{t}");
+    }
+    Ok(crate::exit::OK)
+}

@@ -1,0 +1,83 @@
+use castellan_store::StoredCredential;
+
+use crate::Failure;
+use crate::args::{Global, InventoryCmd};
+use crate::output;
+
+pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
+    let mut ctx = output::open(g)?;
+    match cmd {
+        InventoryCmd::List { kind, unowned, all } => {
+            let creds = ctx.store.credentials()?;
+            let mut items = Vec::new();
+            for si in ctx.store.identities()? {
+                if !all && si.provenance.gone_at.is_some() {
+                    continue;
+                }
+                if kind.as_ref().is_some_and(|k| k != &si.identity.kind) {
+                    continue;
+                }
+                if *unowned && si.attribution.owner.is_some() {
+                    continue;
+                }
+                let mine: Vec<StoredCredential> = creds
+                    .iter()
+                    .filter(|c| c.credential.identity_id.as_deref() == Some(si.identity.id.as_str()))
+                    .cloned()
+                    .collect();
+                items.push(castellan_report::inventory_item(&si, &mine));
+            }
+            if g.json {
+                output::print_json(&serde_json::Value::Array(items));
+            } else if !g.quiet {
+                let mut t = output::table(&["id", "kind", "status", "owner", "service", "supplier", "credentials", "last used"]);
+                for it in &items {
+                    let text = |k: &str| it[k].as_str().unwrap_or("-").to_string();
+                    t.add_row(vec![
+                        text("id"),
+                        text("kind"),
+                        text("status"),
+                        text("owner"),
+                        text("service"),
+                        text("supplier"),
+                        it["credentials"].as_array().map_or(0, Vec::len).to_string(),
+                        text("last_used_at"),
+                    ]);
+                }
+                println!("{t}");
+                println!("{} identities", items.len());
+            }
+            Ok(crate::exit::OK)
+        }
+        InventoryCmd::Show { id } => {
+            let identity = match ctx.store.identity(id)? {
+                Some(i) => Some(i),
+                None => match ctx.store.credential(id)?.and_then(|c| c.credential.identity_id) {
+                    Some(owner) => ctx.store.identity(&owner)?,
+                    None => None,
+                },
+            };
+            let Some(si) = identity else {
+                return Err(Failure {
+                    code: crate::exit::INPUT,
+                    error: anyhow::anyhow!("no identity or credential with id `{id}`; list them with `castellan inventory list`"),
+                });
+            };
+            let creds = ctx.store.credentials_of(&si.identity.id)?;
+            let mut item = castellan_report::inventory_item(&si, &creds);
+            let catalogue = castellan_policy::Catalogue::builtin().map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let findings: Vec<serde_json::Value> = ctx
+                .store
+                .findings()?
+                .iter()
+                .filter(|f| f.subject == si.identity.id || f.subject.starts_with(&format!("{}/", si.identity.id)))
+                .map(|f| castellan_report::finding_json(f, &catalogue))
+                .collect();
+            item["findings"] = serde_json::Value::Array(findings);
+            if g.json || !g.quiet {
+                output::print_json(&item);
+            }
+            Ok(crate::exit::OK)
+        }
+    }
+}

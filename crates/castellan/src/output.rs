@@ -1,0 +1,85 @@
+//! Shared front-end helpers: opening the context, progress bars, tables, JSON printing.
+
+use std::io::IsTerminal;
+
+use castellan_model::{Clock, Finding, FindingStatus, Severity};
+use castellan_pipeline::{Context, Progress, default_data_dir};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::Failure;
+use crate::args::Global;
+
+/// Opens the database and keys named by the global options.
+pub fn open(g: &Global) -> Result<Context, Failure> {
+    let clock = Clock::from_option(g.now.as_deref()).map_err(|e| Failure {
+        code: crate::exit::INPUT,
+        error: anyhow::anyhow!("--now / CASTELLAN_NOW: {e}"),
+    })?;
+    let data_dir = g.data_dir.clone().unwrap_or_else(|| default_data_dir(&g.db));
+    Ok(Context::open(&g.db, &data_dir, clock)?)
+}
+
+/// Prints JSON on stdout.
+pub fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// A progress bar on stderr when it is a terminal (and not --quiet).
+pub struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    pub fn new(g: &Global) -> Bar {
+        if g.quiet || !std::io::stderr().is_terminal() {
+            return Bar(None);
+        }
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows {per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        Bar(Some(pb))
+    }
+
+    pub fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn message(&self, msg: &str) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(msg.to_string());
+        }
+    }
+    fn advance(&self, n: u64) {
+        if let Some(pb) = &self.0 {
+            pb.inc(n);
+        }
+    }
+}
+
+/// A table sized to the terminal.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    t
+}
+
+/// Exit code for `--fail-on`: 1 when an open finding is at or above the severity.
+pub fn fail_code(findings: &[Finding], fail_on: Option<crate::args::FailOn>) -> u8 {
+    let Some(min) = fail_on.map(|f| f.severity()) else { return crate::exit::OK };
+    let hit = findings.iter().any(|f| f.status == FindingStatus::Open && f.severity >= min);
+    if hit { crate::exit::FINDINGS } else { crate::exit::OK }
+}
+
+/// Open findings per severity, highest first.
+pub fn severity_counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
+    Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| (*s, findings.iter().filter(|f| f.status == FindingStatus::Open && f.severity == *s).count()))
+        .collect()
+}
