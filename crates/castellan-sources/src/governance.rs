@@ -257,6 +257,29 @@ impl Ctx<'_> {
     }
 }
 
+/// Parser messages quote offending values in double quotes (`invalid type: string "…"`); those
+/// values pass through [`show_value`] so a secret pasted into the wrong key is not echoed.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('"') {
+            Some(end) => {
+                out.push_str(&show_value(&after[..end]));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&show_value(after));
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `2026-09-30` (midnight UTC) or any RFC 3339 timestamp.
 pub fn parse_date(s: &str) -> Option<Timestamp> {
     let s = s.trim();
@@ -293,8 +316,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
         let message = match message.split_once(": ") {
             Some((pos, rest)) if pos.starts_with("line ") && pos.contains(" column ") => rest,
             _ => message,
-        }
-        .to_string();
+        };
+        let message = redact_quoted(message);
         SourceError::Line {
             path: path.to_string(),
             line,
@@ -704,6 +727,14 @@ exceptions:
         let e = parse("g.yaml", b"castellan: 2\n").expect_err("version").to_string();
         assert!(e.contains("version 2"), "{e}");
         assert!(parse("g.yaml", b"castellan: 1\n").is_ok());
+    }
+
+    #[test]
+    fn values_in_parser_errors_are_redacted() {
+        let bad = GOOD.replace("end: 2026-06-30", "end: 2026-06-30\n        notice_days: ghp_R2d2C3poXwingYodaLuke1234567890abcd");
+        let e = parse("g.yaml", bad.as_bytes()).expect_err("bad type").to_string();
+        assert!(!e.contains("XwingYodaLuke"), "{e}");
+        assert!(e.starts_with("g.yaml:"), "{e}");
     }
 
     proptest::proptest! {
