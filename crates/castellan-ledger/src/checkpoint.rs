@@ -22,7 +22,9 @@ pub enum CheckpointError {
     #[error(transparent)]
     Key(#[from] castellan_model::KeyError),
     /// The checkpoint's signature does not verify with the ledger's public key.
-    #[error("checkpoint for {tree_size} entries (signed {timestamp}) has a signature that does not verify with the ledger key {key_id}: it was forged or altered")]
+    #[error(
+        "checkpoint for {tree_size} entries (signed {timestamp}) has a signature that does not verify with the ledger key {key_id}: it was forged or altered"
+    )]
     BadSignature {
         /// Size it claims.
         tree_size: u64,
@@ -144,8 +146,11 @@ impl Checkpoint {
         };
         let raw = B64.decode(&self.signature).map_err(|_| bad())?;
         let raw: [u8; 64] = raw.try_into().map_err(|_| bad())?;
-        key.verify_strict(self.signed_message().as_bytes(), &Signature::from_bytes(&raw))
-            .map_err(|_| bad())
+        key.verify_strict(
+            self.signed_message().as_bytes(),
+            &Signature::from_bytes(&raw),
+        )
+        .map_err(|_| bad())
     }
 
     /// Single-line JSON form.

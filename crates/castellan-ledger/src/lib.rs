@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use checkpoint::{Checkpoint, CheckpointError, LedgerKey, read_witness, write_witness};
 pub use merkle::{Frontier, leaf_hash, node_hash, reference_root};
-pub use verify::{VerifyError, VerifyReport, Verifier};
+pub use verify::{Verifier, VerifyError, VerifyReport};
 
 /// A 32-byte SHA-256 digest.
 pub type Hash = [u8; 32];
@@ -137,7 +137,8 @@ impl Head {
 
     /// Rebuilds a head from its stored parts.
     pub fn from_stored(size: u64, chain_hex: &str, frontier: &str) -> Result<Head, LedgerError> {
-        let chain = decode_hash(chain_hex).ok_or_else(|| LedgerError::BadHead("chain hash".into()))?;
+        let chain =
+            decode_hash(chain_hex).ok_or_else(|| LedgerError::BadHead("chain hash".into()))?;
         let frontier = Frontier::from_text(frontier)
             .ok_or_else(|| LedgerError::BadHead("merkle frontier".into()))?;
         if frontier.size() != size {
@@ -177,7 +178,12 @@ mod tests {
     fn append_produces_canonical_bodies_and_chains() {
         let mut head = Head::default();
         let a = head
-            .append("2026-12-03T10:00:00Z", "import.run", "file.csv", json!({"z": 1, "a": [2, 1]}))
+            .append(
+                "2026-12-03T10:00:00Z",
+                "import.run",
+                "file.csv",
+                json!({"z": 1, "a": [2, 1]}),
+            )
             .expect("append");
         assert_eq!(
             a.body,
@@ -189,7 +195,8 @@ mod tests {
             .expect("append");
         assert_eq!(b.seq, 1);
         assert_eq!(head.size, 2);
-        let stored = Head::from_stored(2, &hex::encode(head.chain), &head.frontier_text()).expect("head");
+        let stored =
+            Head::from_stored(2, &hex::encode(head.chain), &head.frontier_text()).expect("head");
         assert_eq!(stored, head);
     }
 

@@ -3,13 +3,15 @@
 use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
-use crate::{Checkpoint, CheckpointError, Frontier, Hash, GENESIS, chain_hash, leaf_hash};
+use crate::{Checkpoint, CheckpointError, Frontier, GENESIS, Hash, chain_hash, leaf_hash};
 
 /// Why a ledger failed verification. Each variant names the first bad entry or checkpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// An entry was deleted: the sequence jumps.
-    #[error("ledger entry {expected} is missing (next entry found is {found}): entries were deleted")]
+    #[error(
+        "ledger entry {expected} is missing (next entry found is {found}): entries were deleted"
+    )]
     Missing {
         /// The seq that should come next.
         expected: u64,
@@ -17,7 +19,9 @@ pub enum VerifyError {
         found: u64,
     },
     /// Entries are out of order or duplicated.
-    #[error("ledger entry {found} appears where entry {expected} should be: entries were reordered or inserted")]
+    #[error(
+        "ledger entry {found} appears where entry {expected} should be: entries were reordered or inserted"
+    )]
     OutOfOrder {
         /// The seq that should come next.
         expected: u64,
@@ -25,7 +29,9 @@ pub enum VerifyError {
         found: u64,
     },
     /// An entry's content does not produce its stored hash.
-    #[error("ledger entry {seq} does not match its hash: its content was edited, or an entry was inserted before it")]
+    #[error(
+        "ledger entry {seq} does not match its hash: its content was edited, or an entry was inserted before it"
+    )]
     Edited {
         /// The entry.
         seq: u64,
@@ -39,7 +45,9 @@ pub enum VerifyError {
         reason: String,
     },
     /// The entries do not hash to the root a checkpoint signed.
-    #[error("the first {tree_size} ledger entries differ from the checkpoint signed at {timestamp}: entries up to {last} were rewritten and re-hashed")]
+    #[error(
+        "the first {tree_size} ledger entries differ from the checkpoint signed at {timestamp}: entries up to {last} were rewritten and re-hashed"
+    )]
     CheckpointMismatch {
         /// Entries covered by the checkpoint.
         tree_size: u64,
@@ -49,7 +57,9 @@ pub enum VerifyError {
         last: u64,
     },
     /// Fewer entries than a checkpoint or the head covers.
-    #[error("ledger is truncated: {what} covers {expected} entries but only {found} remain (entry {found} onwards was deleted)")]
+    #[error(
+        "ledger is truncated: {what} covers {expected} entries but only {found} remain (entry {found} onwards was deleted)"
+    )]
     Truncated {
         /// Which record proves it (`the checkpoint signed at …`, `the ledger head`).
         what: String,
@@ -118,7 +128,10 @@ pub struct Verifier {
 impl Verifier {
     /// Starts a verification against `checkpoints` (from the database and the witness file), each
     /// of which must carry a valid signature by `key`.
-    pub fn new(key: &VerifyingKey, mut checkpoints: Vec<Checkpoint>) -> Result<Verifier, VerifyError> {
+    pub fn new(
+        key: &VerifyingKey,
+        mut checkpoints: Vec<Checkpoint>,
+    ) -> Result<Verifier, VerifyError> {
         for cp in &checkpoints {
             cp.verify(key)?;
         }
@@ -241,8 +254,13 @@ mod tests {
         let mut head = Head::default();
         let entries = (0..n)
             .map(|i| {
-                head.append("2026-12-03T10:00:00Z", "test", &format!("s{i}"), json!({ "i": i }))
-                    .expect("append")
+                head.append(
+                    "2026-12-03T10:00:00Z",
+                    "test",
+                    &format!("s{i}"),
+                    json!({ "i": i }),
+                )
+                .expect("append")
             })
             .collect();
         (key, head, entries)
@@ -288,7 +306,16 @@ mod tests {
         let mut deleted = entries.clone();
         deleted.remove(3);
         let e = run(&key, vec![cp.clone()], &deleted, head_ref).expect_err("delete");
-        assert!(matches!(e, VerifyError::Missing { expected: 3, found: 4 }), "{e}");
+        assert!(
+            matches!(
+                e,
+                VerifyError::Missing {
+                    expected: 3,
+                    found: 4
+                }
+            ),
+            "{e}"
+        );
 
         // reorder (swap the contents of two rows, keeping the seq column)
         let mut swapped = entries.clone();
@@ -314,7 +341,10 @@ mod tests {
             })
             .collect();
         let e = run(&key, vec![cp.clone()], &inserted, head_ref).expect_err("insert");
-        assert!(matches!(e, VerifyError::CheckpointMismatch { tree_size: 6, .. }), "{e}");
+        assert!(
+            matches!(e, VerifyError::CheckpointMismatch { tree_size: 6, .. }),
+            "{e}"
+        );
         // ... and without the recomputation, the row after the inserted one breaks the chain
         let mut spliced = entries[..2].to_vec();
         spliced.push(inserted[2].clone());
@@ -327,7 +357,17 @@ mod tests {
 
         // truncate
         let e = run(&key, vec![cp.clone()], &entries[..4], None).expect_err("truncate");
-        assert!(matches!(e, VerifyError::Truncated { expected: 6, found: 4, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                VerifyError::Truncated {
+                    expected: 6,
+                    found: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         // truncate with the checkpoint gone too: the head still says 6
         let e = run(&key, vec![], &entries[..4], head_ref).expect_err("truncate");
@@ -348,7 +388,11 @@ mod tests {
         let mut forged_head = Head::default();
         let mut rewritten = Vec::new();
         for i in 0..entries.len() {
-            let subject = if i == 1 { "rewritten".to_string() } else { format!("s{i}") };
+            let subject = if i == 1 {
+                "rewritten".to_string()
+            } else {
+                format!("s{i}")
+            };
             rewritten.push(
                 forged_head
                     .append("2026-12-03T10:00:00Z", "test", &subject, json!({ "i": i }))
@@ -357,7 +401,10 @@ mod tests {
         }
         let chain = hex::encode(forged_head.chain);
         let e = run(&key, vec![cp], &rewritten, Some((5, &chain))).expect_err("rewritten");
-        assert!(matches!(e, VerifyError::CheckpointMismatch { tree_size: 5, .. }), "{e}");
+        assert!(
+            matches!(e, VerifyError::CheckpointMismatch { tree_size: 5, .. }),
+            "{e}"
+        );
     }
 
     proptest::proptest! {

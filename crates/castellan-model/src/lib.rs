@@ -16,5 +16,7 @@ mod secret;
 mod time;
 
 pub use records::*;
-pub use secret::{Fingerprint, FingerprintKey, KeyError, Redacted, Secret, load_or_create_key_file};
+pub use secret::{
+    Fingerprint, FingerprintKey, KeyError, Redacted, Secret, load_or_create_key_file,
+};
 pub use time::{Clock, TimeError, format_ts, parse_ts};

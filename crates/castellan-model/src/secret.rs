@@ -102,7 +102,9 @@ impl fmt::Display for Fingerprint {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The key file exists but could not be read or has the wrong content.
-    #[error("key file {path}: {reason}. Restore it from backup, or point --data-dir at the directory that holds it")]
+    #[error(
+        "key file {path}: {reason}. Restore it from backup, or point --data-dir at the directory that holds it"
+    )]
     Invalid {
         /// Path of the key file.
         path: PathBuf,
@@ -157,7 +159,10 @@ impl FingerprintKey {
             Err(_) => unreachable!("HMAC-SHA256 accepts 32-byte keys"),
         };
         mac.update(raw);
-        Fingerprint(format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes())))
+        Fingerprint(format!(
+            "hmac-sha256:{}",
+            hex::encode(mac.finalize().into_bytes())
+        ))
     }
 
     /// A public identifier of the key (not the key): the first 16 hex digits of its SHA-256.

@@ -40,11 +40,17 @@ pub enum PipelineError {
 impl PipelineError {
     /// Whether the error is the user's input (exit 2) rather than Castellan's (exit 3).
     pub fn is_input(&self) -> bool {
-        match self {
-            PipelineError::Source(_) | PipelineError::Usage(_) | PipelineError::Key(_) => true,
-            PipelineError::Store(StoreError::Open { .. } | StoreError::KeyMismatch { .. } | StoreError::TooNew { .. }) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            PipelineError::Source(_)
+                | PipelineError::Usage(_)
+                | PipelineError::Key(_)
+                | PipelineError::Store(
+                    StoreError::Open { .. }
+                        | StoreError::KeyMismatch { .. }
+                        | StoreError::TooNew { .. }
+                )
+        )
     }
 }
 
@@ -123,7 +129,8 @@ impl Context {
     /// Verifies the ledger against stored and witnessed checkpoints.
     pub fn verify_ledger(
         &mut self,
-    ) -> Result<Result<castellan_ledger::VerifyReport, castellan_ledger::VerifyError>, PipelineError> {
+    ) -> Result<Result<castellan_ledger::VerifyReport, castellan_ledger::VerifyError>, PipelineError>
+    {
         let witness = castellan_ledger::read_witness(&self.data_dir, self.store.origin())?;
         Ok(self.store.verify_ledger(&self.ledger_key, witness)?)
     }

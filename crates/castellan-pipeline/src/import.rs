@@ -48,13 +48,17 @@ const MAX_GOVERNANCE_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_JSON_ENVELOPE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 fn read_head(path: &Path) -> Result<Vec<u8>, SourceError> {
-    let mut f = File::open(path).map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+    let mut f = File::open(path).map_err(|source| SourceError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut buf = vec![0u8; HEAD_BYTES];
     let mut n = 0;
     while n < HEAD_BYTES {
-        let k = f
-            .read(&mut buf[n..])
-            .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+        let k = f.read(&mut buf[n..]).map_err(|source| SourceError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         if k == 0 {
             break;
         }
@@ -64,9 +68,12 @@ fn read_head(path: &Path) -> Result<Vec<u8>, SourceError> {
     Ok(buf)
 }
 
+/// What [`discover`] found: recognised files with their format (governance first), and the rest.
+pub type Discovered = (Vec<(PathBuf, SourceKind)>, Vec<Skipped>);
+
 /// Finds the files under `dir` that Castellan recognises (by content), in path order, and lists
 /// the others as skipped. Hidden files and folders (`.git`, `.castellan`) are not visited.
-pub fn discover(dir: &Path) -> Result<(Vec<(PathBuf, SourceKind)>, Vec<Skipped>), PipelineError> {
+pub fn discover(dir: &Path) -> Result<Discovered, PipelineError> {
     if !dir.is_dir() {
         return Err(PipelineError::Usage(format!(
             "{} is not a folder; give the estate folder that holds your exports and castellan.yaml",
@@ -79,15 +86,16 @@ pub fn discover(dir: &Path) -> Result<(Vec<(PathBuf, SourceKind)>, Vec<Skipped>)
         let entries = std::fs::read_dir(&d)
             .map_err(|e| PipelineError::Usage(format!("cannot list {}: {e}", d.display())))?;
         for entry in entries {
-            let entry = entry.map_err(|e| PipelineError::Usage(format!("cannot list {}: {e}", d.display())))?;
+            let entry = entry
+                .map_err(|e| PipelineError::Usage(format!("cannot list {}: {e}", d.display())))?;
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;
             }
             let path = entry.path();
-            let ft = entry
-                .file_type()
-                .map_err(|e| PipelineError::Usage(format!("cannot stat {}: {e}", path.display())))?;
+            let ft = entry.file_type().map_err(|e| {
+                PipelineError::Usage(format!("cannot stat {}: {e}", path.display()))
+            })?;
             if ft.is_dir() {
                 stack.push(path);
             } else if ft.is_file() {
@@ -108,12 +116,20 @@ pub fn discover(dir: &Path) -> Result<(Vec<(PathBuf, SourceKind)>, Vec<Skipped>)
             }),
         }
     }
-    let governance: Vec<&PathBuf> = found.iter().filter(|(_, k)| *k == SourceKind::Governance).map(|(p, _)| p).collect();
+    let governance: Vec<&PathBuf> = found
+        .iter()
+        .filter(|(_, k)| *k == SourceKind::Governance)
+        .map(|(p, _)| p)
+        .collect();
     if governance.len() > 1 {
         return Err(PipelineError::Usage(format!(
             "found {} governance files ({}); an estate has exactly one castellan.yaml",
             governance.len(),
-            governance.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            governance
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     // Governance first, so attribution sees the current file.
@@ -136,14 +152,23 @@ impl<R: Read> Read for Hashing<R> {
 
 fn read_all(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, SourceError> {
     let display = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| SourceError::Io { path: display.clone(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| SourceError::Io {
+        path: display.clone(),
+        source,
+    })?;
     if meta.len() > limit {
         return Err(SourceError::File {
             path: display,
-            message: format!("{} bytes is too large for {what} (limit {limit} bytes)", meta.len()),
+            message: format!(
+                "{} bytes is too large for {what} (limit {limit} bytes)",
+                meta.len()
+            ),
         });
     }
-    std::fs::read(path).map_err(|source| SourceError::Io { path: display, source })
+    std::fs::read(path).map_err(|source| SourceError::Io {
+        path: display,
+        source,
+    })
 }
 
 /// Imports one file inside `tx`.
@@ -163,7 +188,17 @@ pub(crate) fn import_file(
             let gov = governance::parse(&display, &bytes)?;
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let records = import_governance(tx, run, &gov)?;
-            (ImportReport { path: display.clone(), source: kind.name().into(), run, sha256: sha, records, ..Default::default() }, vec!["governance".to_string()])
+            (
+                ImportReport {
+                    path: display.clone(),
+                    source: kind.name().into(),
+                    run,
+                    sha256: sha,
+                    records,
+                    ..Default::default()
+                },
+                vec!["governance".to_string()],
+            )
         }
         SourceKind::AwsCredentialReportJson => {
             let bytes = read_all(path, MAX_JSON_ENVELOPE_BYTES, "a credential report")?;
@@ -171,12 +206,31 @@ pub(crate) fn import_file(
             let reader = aws_credential_report::open_json(&display, &bytes)?;
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let (records, scopes) = import_rows(tx, run, reader, progress)?;
-            (ImportReport { path: display.clone(), source: kind.name().into(), run, sha256: sha, records, ..Default::default() }, scopes)
+            (
+                ImportReport {
+                    path: display.clone(),
+                    source: kind.name().into(),
+                    run,
+                    sha256: sha,
+                    records,
+                    ..Default::default()
+                },
+                scopes,
+            )
         }
         SourceKind::AwsCredentialReport => {
-            let file = File::open(path).map_err(|source| SourceError::Io { path: display.clone(), source })?;
-            let hashing = Hashing { inner: file, hasher: Sha256::new() };
-            let mut reader = aws_credential_report::open_csv(&display, BufReader::with_capacity(1 << 16, hashing))?;
+            let file = File::open(path).map_err(|source| SourceError::Io {
+                path: display.clone(),
+                source,
+            })?;
+            let hashing = Hashing {
+                inner: file,
+                hasher: Sha256::new(),
+            };
+            let mut reader = aws_credential_report::open_csv(
+                &display,
+                BufReader::with_capacity(1 << 16, hashing),
+            )?;
             // The run id is needed before the rows; the hash is known only at the end.
             let run = tx.start_run(kind.name(), &display, "")?;
             let mut records = 0;
@@ -189,7 +243,17 @@ pub(crate) fn import_file(
             let hashing = reader.into_inner().into_inner();
             let sha = hex::encode(hashing.hasher.finalize());
             tx.set_run_hash(run, &sha)?;
-            (ImportReport { path: display.clone(), source: kind.name().into(), run, sha256: sha, records, ..Default::default() }, scopes.into_iter().collect())
+            (
+                ImportReport {
+                    path: display.clone(),
+                    source: kind.name().into(),
+                    run,
+                    sha256: sha,
+                    records,
+                    ..Default::default()
+                },
+                scopes.into_iter().collect(),
+            )
         }
     };
     let mut report = report;
@@ -255,10 +319,22 @@ fn write_records(
     Ok((records.identities.len() + records.credentials.len()) as u64)
 }
 
-fn import_governance(tx: &mut Tx<'_>, run: i64, g: &governance::Governance) -> Result<u64, PipelineError> {
+fn import_governance(
+    tx: &mut Tx<'_>,
+    run: i64,
+    g: &governance::Governance,
+) -> Result<u64, PipelineError> {
     let src = "governance";
     let mut n = 0;
-    tx.upsert_entity(run, "governance", "governance:document", g.organisation.as_deref().unwrap_or("governance"), src, src, g)?;
+    tx.upsert_entity(
+        run,
+        "governance",
+        "governance:document",
+        g.organisation.as_deref().unwrap_or("governance"),
+        src,
+        src,
+        g,
+    )?;
     for s in &g.services {
         tx.upsert_entity(run, "service", &s.id, &s.name, src, src, s)?;
         n += 1;
@@ -297,12 +373,18 @@ fn import_governance(tx: &mut Tx<'_>, run: i64, g: &governance::Governance) -> R
 }
 
 /// Loads the stored governance document (the empty governance when none was imported).
-pub(crate) fn load_governance(store: &mut castellan_store::Store) -> Result<governance::Governance, PipelineError> {
+pub(crate) fn load_governance(
+    store: &mut castellan_store::Store,
+) -> Result<governance::Governance, PipelineError> {
     let docs = store.entities("governance")?;
     match docs.into_iter().next() {
         None => Ok(governance::Governance::default()),
-        Some(d) => serde_json::from_value(d.data)
-            .map_err(|e| PipelineError::Store(castellan_store::StoreError::Corrupt { what: "governance document".into(), reason: e.to_string() })),
+        Some(d) => serde_json::from_value(d.data).map_err(|e| {
+            PipelineError::Store(castellan_store::StoreError::Corrupt {
+                what: "governance document".into(),
+                reason: e.to_string(),
+            })
+        }),
     }
 }
 

@@ -11,5 +11,5 @@ mod import;
 mod run;
 
 pub use context::{Context, PipelineError, Progress, Silent, default_data_dir};
-pub use import::{ImportReport, Skipped, discover, import_paths};
+pub use import::{Discovered, ImportReport, Skipped, discover, import_paths};
 pub use run::{AssessReport, RunReport, assess, run_estate};

@@ -50,20 +50,30 @@ fn catalogue() -> Result<Catalogue, PipelineError> {
     Catalogue::builtin().map_err(|e| PipelineError::Internal(e.to_string()))
 }
 
-fn entities<T: serde::de::DeserializeOwned>(tx: &mut Tx<'_>, kind: &str) -> Result<Vec<T>, PipelineError> {
+fn entities<T: serde::de::DeserializeOwned>(
+    tx: &mut Tx<'_>,
+    kind: &str,
+) -> Result<Vec<T>, PipelineError> {
     tx.store()
         .entities(kind)?
         .into_iter()
         .map(|e| {
             serde_json::from_value(e.data).map_err(|err| {
-                PipelineError::Store(castellan_store::StoreError::Corrupt { what: format!("{kind} {}", e.id), reason: err.to_string() })
+                PipelineError::Store(castellan_store::StoreError::Corrupt {
+                    what: format!("{kind} {}", e.id),
+                    reason: err.to_string(),
+                })
             })
         })
         .collect()
 }
 
 /// Evaluates the controls inside `tx` and records the findings.
-pub(crate) fn assess_in_tx(tx: &mut Tx<'_>, now: jiff::Timestamp, progress: &dyn Progress) -> Result<AssessReport, PipelineError> {
+pub(crate) fn assess_in_tx(
+    tx: &mut Tx<'_>,
+    now: jiff::Timestamp,
+    progress: &dyn Progress,
+) -> Result<AssessReport, PipelineError> {
     progress.message("assessing controls");
     let catalogue = catalogue()?;
     let attribution_changes = attribute_all(tx)?;
@@ -117,8 +127,14 @@ pub(crate) fn assess_in_tx(tx: &mut Tx<'_>, now: jiff::Timestamp, progress: &dyn
         current.insert(f.id.clone());
     }
     let closed = tx.close_findings_except(&current)?.len() as u64;
-    let open = findings.iter().filter(|f| f.status == FindingStatus::Open).count();
-    let excepted = findings.iter().filter(|f| f.status == FindingStatus::Excepted).count();
+    let open = findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Open)
+        .count();
+    let excepted = findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Excepted)
+        .count();
     tx.append(
         "assessment.run",
         "controls",
@@ -155,7 +171,12 @@ pub fn assess(ctx: &mut Context, progress: &dyn Progress) -> Result<AssessReport
 
 /// The main job: import everything recognised under `estate`, assess, commit (all or nothing),
 /// sign a checkpoint, and write the evidence folder `out`.
-pub fn run_estate(ctx: &mut Context, estate: &Path, out: &Path, progress: &dyn Progress) -> Result<RunReport, PipelineError> {
+pub fn run_estate(
+    ctx: &mut Context,
+    estate: &Path,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<RunReport, PipelineError> {
     let (files, skipped) = discover(estate)?;
     let now = ctx.clock.now();
     let mut tx = ctx.store.begin(now)?;
@@ -176,10 +197,12 @@ pub fn run_estate(ctx: &mut Context, estate: &Path, out: &Path, progress: &dyn P
         thresholds: serde_json::to_value(&assessment.thresholds).unwrap_or_default(),
         checkpoint: checkpoint.clone(),
     };
-    let files_written = castellan_report::write_evidence(&mut ctx.store, out, &input)
-        .map_err(|e| match e {
+    let files_written =
+        castellan_report::write_evidence(&mut ctx.store, out, &input).map_err(|e| match e {
             castellan_report::ReportError::Store(s) => PipelineError::Store(s),
-            castellan_report::ReportError::Write { path, source } => PipelineError::Write { path, source },
+            castellan_report::ReportError::Write { path, source } => {
+                PipelineError::Write { path, source }
+            }
         })?;
     Ok(RunReport {
         estate: estate.display().to_string(),

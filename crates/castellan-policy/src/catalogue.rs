@@ -66,7 +66,8 @@ pub struct CatalogueError(String);
 impl Catalogue {
     /// The catalogue built into this binary.
     pub fn builtin() -> Result<Catalogue, CatalogueError> {
-        serde_saphyr::from_str(include_str!("../data/catalogue.yaml")).map_err(|e| CatalogueError(e.to_string()))
+        serde_saphyr::from_str(include_str!("../data/catalogue.yaml"))
+            .map_err(|e| CatalogueError(e.to_string()))
     }
 
     /// A control by id.
@@ -76,7 +77,8 @@ impl Catalogue {
 
     /// A default threshold of a control.
     pub fn threshold(&self, control: &str, name: &str) -> Option<u32> {
-        self.get(control).and_then(|c| c.thresholds.get(name).copied())
+        self.get(control)
+            .and_then(|c| c.thresholds.get(name).copied())
     }
 }
 
@@ -90,11 +92,25 @@ mod tests {
         assert!(c.controls.len() >= 4);
         for ctl in &c.controls {
             assert!(ctl.id.starts_with("NHI-GOV-"), "{}", ctl.id);
-            assert!(!ctl.mappings.nis2.is_empty(), "{} has no NIS2 mapping", ctl.id);
+            assert!(
+                !ctl.mappings.nis2.is_empty(),
+                "{} has no NIS2 mapping",
+                ctl.id
+            );
             // CSF 2.0 ids only (no CSF 1.1 PR.AC-*).
-            assert!(ctl.mappings.nist_csf_2.iter().all(|s| !s.starts_with("PR.AC")), "{}", ctl.id);
+            assert!(
+                ctl.mappings
+                    .nist_csf_2
+                    .iter()
+                    .all(|s| !s.starts_with("PR.AC")),
+                "{}",
+                ctl.id
+            );
         }
-        assert_eq!(c.threshold("NHI-GOV-005", "rotation_max_age_days"), Some(90));
+        assert_eq!(
+            c.threshold("NHI-GOV-005", "rotation_max_age_days"),
+            Some(90)
+        );
         assert_eq!(c.threshold("NHI-GOV-007", "dormant_days"), Some(45));
     }
 }

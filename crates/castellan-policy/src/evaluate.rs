@@ -25,7 +25,9 @@ impl Thresholds {
     /// Defaults from the catalogue.
     pub fn from_catalogue(c: &Catalogue) -> Thresholds {
         Thresholds {
-            rotation_max_age_days: c.threshold("NHI-GOV-005", "rotation_max_age_days").unwrap_or(90),
+            rotation_max_age_days: c
+                .threshold("NHI-GOV-005", "rotation_max_age_days")
+                .unwrap_or(90),
             dormant_days: c.threshold("NHI-GOV-007", "dormant_days").unwrap_or(45),
             orphan_reassignment_grace_days: c
                 .threshold("NHI-GOV-002", "orphan_reassignment_grace_days")
@@ -78,7 +80,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn raise(&mut self, control: &str, subject: &str, identity: &str, title: String, evidence: Value) {
+    fn raise(
+        &mut self,
+        control: &str,
+        subject: &str,
+        identity: &str,
+        title: String,
+        evidence: Value,
+    ) {
         let severity = self
             .catalogue
             .get(control)
@@ -91,7 +100,9 @@ impl Ctx<'_> {
             if e.control != control {
                 continue;
             }
-            let Ok(glob) = Glob::new(&e.subject) else { continue };
+            let Ok(glob) = Glob::new(&e.subject) else {
+                continue;
+            };
             let m = glob.compile_matcher();
             if !(m.is_match(subject) || m.is_match(identity)) {
                 continue;
@@ -245,7 +256,10 @@ fn dormancy(cx: &mut Ctx<'_>, v: &IdentityView) {
         }
         let title = match usage {
             "last_used" => format!("{} has not been used for {idle} days (limit {max})", c.name),
-            _ => format!("{} was issued {idle} days ago and never used (limit {max})", c.name),
+            _ => format!(
+                "{} was issued {idle} days ago and never used (limit {max})",
+                c.name
+            ),
         };
         cx.raise(
             "NHI-GOV-007",
@@ -259,7 +273,9 @@ fn dormancy(cx: &mut Ctx<'_>, v: &IdentityView) {
 
 /// NHI-GOV-009.
 fn supplier_contract(cx: &mut Ctx<'_>, v: &IdentityView) {
-    let Some(supplier) = &v.attribution.supplier else { return };
+    let Some(supplier) = &v.attribution.supplier else {
+        return;
+    };
     let id = &v.identity.id;
     let now = cx.estate.now;
     let name = supplier.trim_start_matches("supplier:");
@@ -268,12 +284,20 @@ fn supplier_contract(cx: &mut Ctx<'_>, v: &IdentityView) {
             "NHI-GOV-009",
             id,
             id,
-            format!("{} belongs to supplier {name}, which is not registered", v.identity.name),
+            format!(
+                "{} belongs to supplier {name}, which is not registered",
+                v.identity.name
+            ),
             json!({ "supplier": supplier, "reason": "supplier not declared under `suppliers`" }),
         );
         return;
     }
-    let contracts: Vec<&Contract> = cx.estate.contracts.iter().filter(|c| &c.supplier_id == supplier).collect();
+    let contracts: Vec<&Contract> = cx
+        .estate
+        .contracts
+        .iter()
+        .filter(|c| &c.supplier_id == supplier)
+        .collect();
     let active: Vec<&&Contract> = contracts.iter().filter(|c| c.is_active(now)).collect();
     if contracts.is_empty() {
         cx.raise(
@@ -290,14 +314,21 @@ fn supplier_contract(cx: &mut Ctx<'_>, v: &IdentityView) {
         .map(|c| json!({ "id": c.id, "start": format_ts(c.start), "end": c.ends_at().map(format_ts) }))
         .collect();
     if active.is_empty() {
-        let last_end = contracts.iter().filter_map(|c| c.ends_at()).filter(|e| *e <= now).max();
+        let last_end = contracts
+            .iter()
+            .filter_map(|c| c.ends_at())
+            .filter(|e| *e <= now)
+            .max();
         let title = match last_end {
             Some(end) => format!(
                 "{} still exists {} days after supplier {name}'s contract ended",
                 v.identity.name,
                 days(now.duration_since(end))
             ),
-            None => format!("{} belongs to supplier {name}, whose contract has not started", v.identity.name),
+            None => format!(
+                "{} belongs to supplier {name}, whose contract has not started",
+                v.identity.name
+            ),
         };
         let active_creds: Vec<&str> = v
             .credentials
@@ -346,15 +377,32 @@ mod tests {
 
     fn estate(views: Vec<IdentityView>) -> Estate {
         let mut people = BTreeMap::new();
-        for (email, status, left) in [("a@x", PersonStatus::Active, None), ("l@x", PersonStatus::Left, Some(t("2026-09-30T00:00:00Z")))] {
+        for (email, status, left) in [
+            ("a@x", PersonStatus::Active, None),
+            ("l@x", PersonStatus::Left, Some(t("2026-09-30T00:00:00Z"))),
+        ] {
             people.insert(
                 ids::person(email),
-                Person { id: ids::person(email), name: email.into(), email: email.into(), team: None, status, left_at: left },
+                Person {
+                    id: ids::person(email),
+                    name: email.into(),
+                    email: email.into(),
+                    team: None,
+                    status,
+                    left_at: left,
+                },
             );
         }
         let mut suppliers = BTreeMap::new();
         for s in ["acme", "globex"] {
-            suppliers.insert(ids::supplier(s), Supplier { id: ids::supplier(s), name: s.into(), contact: None });
+            suppliers.insert(
+                ids::supplier(s),
+                Supplier {
+                    id: ids::supplier(s),
+                    name: s.into(),
+                    contact: None,
+                },
+            );
         }
         Estate {
             now: t("2026-12-01T00:00:00Z"),
@@ -362,15 +410,40 @@ mod tests {
             people,
             suppliers,
             contracts: vec![
-                Contract { id: "contract:A".into(), supplier_id: ids::supplier("acme"), start: t("2025-01-01T00:00:00Z"), end: Some(t("2027-01-01T00:00:00Z")), notice_days: None, offboarding_contact: None, terminated_at: None },
-                Contract { id: "contract:G".into(), supplier_id: ids::supplier("globex"), start: t("2023-01-01T00:00:00Z"), end: Some(t("2026-06-30T00:00:00Z")), notice_days: None, offboarding_contact: None, terminated_at: None },
+                Contract {
+                    id: "contract:A".into(),
+                    supplier_id: ids::supplier("acme"),
+                    start: t("2025-01-01T00:00:00Z"),
+                    end: Some(t("2027-01-01T00:00:00Z")),
+                    notice_days: None,
+                    offboarding_contact: None,
+                    terminated_at: None,
+                },
+                Contract {
+                    id: "contract:G".into(),
+                    supplier_id: ids::supplier("globex"),
+                    start: t("2023-01-01T00:00:00Z"),
+                    end: Some(t("2026-06-30T00:00:00Z")),
+                    notice_days: None,
+                    offboarding_contact: None,
+                    terminated_at: None,
+                },
             ],
             exceptions: vec![],
-            thresholds: Thresholds { rotation_max_age_days: 90, dormant_days: 45, orphan_reassignment_grace_days: 7 },
+            thresholds: Thresholds {
+                rotation_max_age_days: 90,
+                dormant_days: 45,
+                orphan_reassignment_grace_days: 7,
+            },
         }
     }
 
-    fn view(name: &str, owner: Option<&str>, supplier: Option<&str>, key: Option<(&str, Option<&str>, Option<bool>)>) -> IdentityView {
+    fn view(
+        name: &str,
+        owner: Option<&str>,
+        supplier: Option<&str>,
+        key: Option<(&str, Option<&str>, Option<bool>)>,
+    ) -> IdentityView {
         let id = format!("aws:1:user/{name}");
         let credentials = key
             .map(|(rot, used, ever)| Credential {
@@ -407,27 +480,72 @@ mod tests {
                 tags: Default::default(),
                 attributes: Default::default(),
             },
-            attribution: Attribution { owner: owner.map(ids::person), supplier: supplier.map(ids::supplier), ..Default::default() },
+            attribution: Attribution {
+                owner: owner.map(ids::person),
+                supplier: supplier.map(ids::supplier),
+                ..Default::default()
+            },
             credentials,
         }
     }
 
     fn controls_for(findings: &[Finding], subject_part: &str) -> Vec<String> {
-        findings.iter().filter(|f| f.subject.contains(subject_part)).map(|f| f.control.clone()).collect()
+        findings
+            .iter()
+            .filter(|f| f.subject.contains(subject_part))
+            .map(|f| f.control.clone())
+            .collect()
     }
 
     #[test]
     fn each_control_fires_on_its_case_and_only_there() {
         let cat = Catalogue::builtin().expect("catalogue");
         let e = estate(vec![
-            view("healthy", Some("a@x"), None, Some(("2026-10-20T00:00:00Z", Some("2026-11-30T00:00:00Z"), Some(true)))),
+            view(
+                "healthy",
+                Some("a@x"),
+                None,
+                Some((
+                    "2026-10-20T00:00:00Z",
+                    Some("2026-11-30T00:00:00Z"),
+                    Some(true),
+                )),
+            ),
             view("orphan", None, None, None),
             view("leaver", Some("l@x"), None, None),
             view("ghost-owner", Some("nobody@x"), None, None),
-            view("old-key", Some("a@x"), None, Some(("2025-06-02T00:00:00Z", Some("2026-11-30T00:00:00Z"), Some(true)))),
-            view("idle", Some("a@x"), None, Some(("2026-10-01T00:00:00Z", Some("2026-09-01T00:00:00Z"), Some(true)))),
-            view("fresh-unused", Some("a@x"), None, Some(("2026-11-20T00:00:00Z", None, Some(false)))),
-            view("old-unused", Some("a@x"), None, Some(("2026-10-01T00:00:00Z", None, Some(false)))),
+            view(
+                "old-key",
+                Some("a@x"),
+                None,
+                Some((
+                    "2025-06-02T00:00:00Z",
+                    Some("2026-11-30T00:00:00Z"),
+                    Some(true),
+                )),
+            ),
+            view(
+                "idle",
+                Some("a@x"),
+                None,
+                Some((
+                    "2026-10-01T00:00:00Z",
+                    Some("2026-09-01T00:00:00Z"),
+                    Some(true),
+                )),
+            ),
+            view(
+                "fresh-unused",
+                Some("a@x"),
+                None,
+                Some(("2026-11-20T00:00:00Z", None, Some(false))),
+            ),
+            view(
+                "old-unused",
+                Some("a@x"),
+                None,
+                Some(("2026-10-01T00:00:00Z", None, Some(false))),
+            ),
             view("vendor-acme", Some("a@x"), Some("acme"), None),
             view("vendor-globex", Some("a@x"), Some("globex"), None),
             view("vendor-unknown", Some("a@x"), Some("initech"), None),
@@ -440,7 +558,10 @@ mod tests {
         assert_eq!(controls_for(&f, "/old-key"), ["NHI-GOV-005"]);
         assert_eq!(controls_for(&f, "/idle"), ["NHI-GOV-007"]);
         assert!(controls_for(&f, "/fresh-unused").is_empty());
-        let old_unused: Vec<&Finding> = f.iter().filter(|x| x.subject.contains("/old-unused")).collect();
+        let old_unused: Vec<&Finding> = f
+            .iter()
+            .filter(|x| x.subject.contains("/old-unused"))
+            .collect();
         assert_eq!(old_unused.len(), 1);
         assert_eq!(old_unused[0].evidence["usage"], "never_used");
         assert!(controls_for(&f, "/vendor-acme").is_empty());
@@ -461,7 +582,16 @@ mod tests {
     #[test]
     fn exceptions_apply_until_they_expire() {
         let cat = Catalogue::builtin().expect("catalogue");
-        let mut e = estate(vec![view("old-key", Some("a@x"), None, Some(("2025-06-02T00:00:00Z", Some("2026-11-30T00:00:00Z"), Some(true))))]);
+        let mut e = estate(vec![view(
+            "old-key",
+            Some("a@x"),
+            None,
+            Some((
+                "2025-06-02T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        )]);
         e.exceptions.push(Exception {
             id: "exception:EX-1".into(),
             control: "NHI-GOV-005".into(),

@@ -59,7 +59,9 @@ fn bar_chart(rows: &[(String, u64, u64)]) -> String {
     // rows: (label, open, excepted)
     let max = rows.iter().map(|r| r.1 + r.2).max().unwrap_or(0).max(1);
     let h = 26 * rows.len().max(1) + 10;
-    let mut svg = format!(r#"<svg role="img" aria-label="Findings per control" width="640" height="{h}" viewBox="0 0 640 {h}" xmlns="http://www.w3.org/2000/svg">"#);
+    let mut svg = format!(
+        r#"<svg role="img" aria-label="Findings per control" width="640" height="{h}" viewBox="0 0 640 {h}" xmlns="http://www.w3.org/2000/svg">"#
+    );
     for (i, (label, open, exc)) in rows.iter().enumerate() {
         let y = 6 + i * 26;
         let wo = (*open as f64 / max as f64 * 420.0).round();
@@ -90,10 +92,19 @@ pub fn render_html(
         .entities("governance")?
         .into_iter()
         .next()
-        .and_then(|d| d.data.get("organisation").and_then(Value::as_str).map(String::from));
+        .and_then(|d| {
+            d.data
+                .get("organisation")
+                .and_then(Value::as_str)
+                .map(String::from)
+        });
     let suppliers = store.entities("supplier")?;
     let contracts = store.entities("contract")?;
-    let people: BTreeMap<String, Value> = store.entities("person")?.into_iter().map(|p| (p.id, p.data)).collect();
+    let people: BTreeMap<String, Value> = store
+        .entities("person")?
+        .into_iter()
+        .map(|p| (p.id, p.data))
+        .collect();
     let empty = Vec::new();
     let items = inventory["identities"].as_array().unwrap_or(&empty);
     let fs = findings["findings"].as_array().unwrap_or(&empty);
@@ -115,7 +126,10 @@ pub fn render_html(
     let inv = &summary["inventory"];
     let fsum = &summary["findings"];
     let coverage = inv["owner_coverage"].as_f64().unwrap_or(0.0) * 100.0;
-    let _ = write!(h, r#"<section id="summary"><h2>Summary</h2><div class="cards">"#);
+    let _ = write!(
+        h,
+        r#"<section id="summary"><h2>Summary</h2><div class="cards">"#
+    );
     for (label, value) in [
         ("identities", s(&inv["identities"])),
         ("credentials", s(&inv["credentials"])),
@@ -123,18 +137,28 @@ pub fn render_html(
         ("excepted", s(&fsum["excepted"])),
         ("owner coverage", format!("{coverage:.0}%")),
     ] {
-        let _ = write!(h, r#"<div class="card"><b>{value}</b><span>{label}</span></div>"#);
+        let _ = write!(
+            h,
+            r#"<div class="card"><b>{value}</b><span>{label}</span></div>"#
+        );
     }
     h.push_str("</div><p>Open findings by severity: ");
     for sev in ["critical", "high", "medium", "low", "info"] {
-        let _ = write!(h, "{} {} &nbsp; ", severity_badge(sev), s(&fsum["open_by_severity"][sev]));
+        let _ = write!(
+            h,
+            "{} {} &nbsp; ",
+            severity_badge(sev),
+            s(&fsum["open_by_severity"][sev])
+        );
     }
     h.push_str("</p></section>");
 
     // Posture by control
     let mut rows = Vec::new();
     h.push_str(r#"<section id="controls"><h2>Posture by control</h2>"#);
-    let mut table = String::from(r#"<table><thead><tr><th>Control</th><th>Title</th><th>NIS2</th><th>CSF 2.0</th><th>OWASP NHI</th><th class="num">Open</th><th class="num">Excepted</th></tr></thead><tbody>"#);
+    let mut table = String::from(
+        r#"<table><thead><tr><th>Control</th><th>Title</th><th>NIS2</th><th>CSF 2.0</th><th>OWASP NHI</th><th class="num">Open</th><th class="num">Excepted</th></tr></thead><tbody>"#,
+    );
     for c in &catalogue.controls {
         let by = &fsum["by_control"][&c.id];
         let open = by["open"].as_u64().unwrap_or(0);
@@ -156,7 +180,11 @@ pub fn render_html(
     h.push_str("</section>");
 
     // Findings
-    let _ = write!(h, r#"<section id="findings"><h2>Findings ({})</h2>"#, fs.len());
+    let _ = write!(
+        h,
+        r#"<section id="findings"><h2>Findings ({})</h2>"#,
+        fs.len()
+    );
     if fs.is_empty() {
         h.push_str("<p>No findings.</p>");
     } else {
@@ -186,13 +214,22 @@ pub fn render_html(
             None => Some("no owner".to_string()),
             Some(o) => match people.get(&format!("person:{o}")) {
                 None => Some("owner is not a declared person".into()),
-                Some(p) if p["status"] == "left" => Some(format!("owner left ({})", p["left_at"].as_str().unwrap_or("date unknown"))),
+                Some(p) if p["status"] == "left" => Some(format!(
+                    "owner left ({})",
+                    p["left_at"].as_str().unwrap_or("date unknown")
+                )),
                 Some(_) => None,
             },
         };
         if let Some(problem) = problem {
             gaps += 1;
-            let _ = write!(h, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", s(&it["id"]), s(&it["owner"]), escape(&problem));
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                s(&it["id"]),
+                s(&it["owner"]),
+                escape(&problem)
+            );
         }
     }
     if gaps == 0 {
@@ -204,18 +241,42 @@ pub fn render_html(
     h.push_str(r#"<section id="suppliers"><h2>Supplier exposure</h2><table><thead><tr><th>Supplier</th><th>Contracts</th><th class="num">Identities</th><th class="num">Open findings</th></tr></thead><tbody>"#);
     for sup in &suppliers {
         let name = sup.name.as_str();
-        let held = items.iter().filter(|i| i["supplier"].as_str() == Some(name) && i["status"] != "gone").count();
-        let held_ids: Vec<&str> = items.iter().filter(|i| i["supplier"].as_str() == Some(name)).filter_map(|i| i["id"].as_str()).collect();
+        let held = items
+            .iter()
+            .filter(|i| i["supplier"].as_str() == Some(name) && i["status"] != "gone")
+            .count();
+        let held_ids: Vec<&str> = items
+            .iter()
+            .filter(|i| i["supplier"].as_str() == Some(name))
+            .filter_map(|i| i["id"].as_str())
+            .collect();
         let open = fs
             .iter()
-            .filter(|f| f["status"] == "open" && held_ids.iter().any(|id| f["subject"].as_str().is_some_and(|s| s.starts_with(id))))
+            .filter(|f| {
+                f["status"] == "open"
+                    && held_ids
+                        .iter()
+                        .any(|id| f["subject"].as_str().is_some_and(|s| s.starts_with(id)))
+            })
             .count();
         let cs: Vec<String> = contracts
             .iter()
             .filter(|c| c.data["supplier_id"] == Value::String(sup.id.clone()))
-            .map(|c| format!("{} ({} → {})", escape(&c.name), s(&c.data["start"]), s(&c.data["end"])))
+            .map(|c| {
+                format!(
+                    "{} ({} → {})",
+                    escape(&c.name),
+                    s(&c.data["start"]),
+                    s(&c.data["end"])
+                )
+            })
             .collect();
-        let _ = write!(h, r#"<tr><td>{}</td><td>{}</td><td class="num">{held}</td><td class="num">{open}</td></tr>"#, escape(name), cs.join("<br>"));
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td>{}</td><td class="num">{held}</td><td class="num">{open}</td></tr>"#,
+            escape(name),
+            cs.join("<br>")
+        );
     }
     if suppliers.is_empty() {
         h.push_str(r#"<tr><td colspan="4">No suppliers declared.</td></tr>"#);
@@ -223,13 +284,23 @@ pub fn render_html(
     h.push_str("</tbody></table></section>");
 
     // Inventory
-    let _ = write!(h, r#"<section id="inventory"><h2>Inventory ({} identities)</h2><table><thead><tr><th>Identity</th><th>Kind</th><th>Status</th><th>Owner</th><th>Service</th><th>Supplier</th><th>Credentials</th><th>Last used</th></tr></thead><tbody>"#, items.len());
+    let _ = write!(
+        h,
+        r#"<section id="inventory"><h2>Inventory ({} identities)</h2><table><thead><tr><th>Identity</th><th>Kind</th><th>Status</th><th>Owner</th><th>Service</th><th>Supplier</th><th>Credentials</th><th>Last used</th></tr></thead><tbody>"#,
+        items.len()
+    );
     for it in items {
         let creds: Vec<String> = it["credentials"]
             .as_array()
             .unwrap_or(&empty)
             .iter()
-            .map(|c| format!("{} <span class=\"muted\">({})</span>", s(&c["kind"]), s(&c["status"])))
+            .map(|c| {
+                format!(
+                    "{} <span class=\"muted\">({})</span>",
+                    s(&c["kind"]),
+                    s(&c["status"])
+                )
+            })
             .collect();
         let _ = write!(
             h,
@@ -252,14 +323,23 @@ pub fn render_html(
         let _ = write!(
             h,
             r#"<tr><td><code>{}</code></td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td><code>{}</code></td></tr>"#,
-            s(&imp["path"]), s(&imp["source"]), s(&imp["records"]), s(&imp["added"]), s(&imp["changed"]), s(&imp["gone"]), s(&imp["sha256"]),
+            s(&imp["path"]),
+            s(&imp["source"]),
+            s(&imp["records"]),
+            s(&imp["added"]),
+            s(&imp["changed"]),
+            s(&imp["gone"]),
+            s(&imp["sha256"]),
         );
     }
     h.push_str("</tbody></table>");
     let skipped = input.skipped.as_array().unwrap_or(&empty);
     if !skipped.is_empty() {
         h.push_str("<p class=\"muted\">Not imported: ");
-        let list: Vec<String> = skipped.iter().map(|k| format!("<code>{}</code>", s(&k["path"]))).collect();
+        let list: Vec<String> = skipped
+            .iter()
+            .map(|k| format!("<code>{}</code>", s(&k["path"])))
+            .collect();
         h.push_str(&list.join(", "));
         h.push_str("</p>");
     }
@@ -284,7 +364,13 @@ pub fn render_html(
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::escape(r#""><img onerror=x>"#), "&quot;&gt;&lt;img onerror=x&gt;");
-        assert_eq!(super::escape("<script>alert('x')</script>"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+        assert_eq!(
+            super::escape(r#""><img onerror=x>"#),
+            "&quot;&gt;&lt;img onerror=x&gt;"
+        );
+        assert_eq!(
+            super::escape("<script>alert('x')</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+        );
     }
 }

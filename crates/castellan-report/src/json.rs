@@ -16,7 +16,11 @@ fn strip<'a>(prefix: &str, v: &'a Option<String>) -> Option<&'a str> {
 pub fn inventory_item(si: &StoredIdentity, creds: &[StoredCredential]) -> Value {
     let i = &si.identity;
     let a = &si.attribution;
-    let status = if si.provenance.gone_at.is_some() { "gone" } else { i.status.as_str() };
+    let status = if si.provenance.gone_at.is_some() {
+        "gone"
+    } else {
+        i.status.as_str()
+    };
     json!({
         "id": i.id,
         "kind": i.kind,
@@ -70,7 +74,15 @@ pub fn inventory_json(store: &mut Store, generated_at: &str) -> Result<Value, St
     let identities: Vec<Value> = store
         .identities()?
         .iter()
-        .map(|si| inventory_item(si, by_identity.get(&si.identity.id).map(Vec::as_slice).unwrap_or(&[])))
+        .map(|si| {
+            inventory_item(
+                si,
+                by_identity
+                    .get(&si.identity.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            )
+        })
         .collect();
     Ok(json!({
         "generated_at": generated_at,
@@ -96,7 +108,11 @@ pub fn finding_json(f: &Finding, catalogue: &Catalogue) -> Value {
 }
 
 /// `findings.json`: all findings, open first, then by severity and id.
-pub fn findings_json(store: &mut Store, catalogue: &Catalogue, generated_at: &str) -> Result<Value, StoreError> {
+pub fn findings_json(
+    store: &mut Store,
+    catalogue: &Catalogue,
+    generated_at: &str,
+) -> Result<Value, StoreError> {
     let mut findings = store.findings()?;
     sort_findings(&mut findings);
     Ok(json!({
@@ -121,20 +137,33 @@ pub fn sort_findings(f: &mut [Finding]) {
 }
 
 /// `summary.json`: counts, findings by severity and control, imports, ledger head.
-pub fn summary_json(store: &mut Store, input: &EvidenceInput, findings: &Value) -> Result<Value, StoreError> {
+pub fn summary_json(
+    store: &mut Store,
+    input: &EvidenceInput,
+    findings: &Value,
+) -> Result<Value, StoreError> {
     let counts = store.counts()?;
     let ledger = store.ledger_status()?;
-    let mut by_severity: BTreeMap<&str, u64> = Severity::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut by_severity: BTreeMap<&str, u64> =
+        Severity::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut by_control: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
     let (mut open, mut excepted, mut closed) = (0u64, 0u64, 0u64);
-    for f in findings["findings"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+    for f in findings["findings"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
         let status = f["status"].as_str().unwrap_or("open");
         let control = f["control"].as_str().unwrap_or("").to_string();
-        *by_control.entry(control).or_default().entry(match status {
-            "open" => "open",
-            "excepted" => "excepted",
-            _ => "closed",
-        }).or_default() += 1;
+        *by_control
+            .entry(control)
+            .or_default()
+            .entry(match status {
+                "open" => "open",
+                "excepted" => "excepted",
+                _ => "closed",
+            })
+            .or_default() += 1;
         match status {
             "open" => {
                 open += 1;
@@ -149,8 +178,14 @@ pub fn summary_json(store: &mut Store, input: &EvidenceInput, findings: &Value) 
         }
     }
     let identities = store.identities()?;
-    let present: Vec<&StoredIdentity> = identities.iter().filter(|i| i.provenance.gone_at.is_none()).collect();
-    let owned = present.iter().filter(|i| i.attribution.owner.is_some()).count();
+    let present: Vec<&StoredIdentity> = identities
+        .iter()
+        .filter(|i| i.provenance.gone_at.is_none())
+        .collect();
+    let owned = present
+        .iter()
+        .filter(|i| i.attribution.owner.is_some())
+        .count();
     Ok(json!({
         "castellan_version": env!("CARGO_PKG_VERSION"),
         "generated_at": input.generated_at,

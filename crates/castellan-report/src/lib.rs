@@ -7,7 +7,9 @@ mod json;
 use std::path::{Path, PathBuf};
 
 pub use html::{escape, render_html};
-pub use json::{finding_json, findings_json, inventory_item, inventory_json, sort_findings, summary_json};
+pub use json::{
+    finding_json, findings_json, inventory_item, inventory_json, sort_findings, summary_json,
+};
 
 use castellan_store::StoreError;
 
@@ -47,7 +49,10 @@ pub enum ReportError {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write { path: path.to_path_buf(), source };
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
@@ -55,8 +60,15 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 
 /// Writes `summary.json`, `inventory.json`, `findings.json` and `report.html` into `out`
 /// (created if needed; each file replaced atomically). Returns the paths written.
-pub fn write_evidence(store: &mut castellan_store::Store, out: &Path, input: &EvidenceInput) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out).map_err(|source| ReportError::Write { path: out.to_path_buf(), source })?;
+pub fn write_evidence(
+    store: &mut castellan_store::Store,
+    out: &Path,
+    input: &EvidenceInput,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let catalogue = castellan_policy::Catalogue::builtin().map_err(|e| ReportError::Write {
         path: out.to_path_buf(),
         source: std::io::Error::other(e.to_string()),

@@ -76,7 +76,9 @@ pub struct Reader<R: BufRead> {
 
 impl<R: BufRead> std::fmt::Debug for Reader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -171,12 +173,14 @@ pub fn open_json(path: &str, bytes: &[u8]) -> Result<Reader<Cursor<Vec<u8>>>, So
     }
     let generated_at = match env.generated_time.as_deref() {
         None => None,
-        Some(t) => Some(castellan_model::parse_ts(t).map_err(|_| SourceError::Field {
-            path: path.to_string(),
-            line: 1,
-            field: "GeneratedTime".into(),
-            message: format!("{} is not an RFC 3339 timestamp", show_value(t)),
-        })?),
+        Some(t) => Some(
+            castellan_model::parse_ts(t).map_err(|_| SourceError::Field {
+                path: path.to_string(),
+                line: 1,
+                field: "GeneratedTime".into(),
+                message: format!("{} is not an RFC 3339 timestamp", show_value(t)),
+            })?,
+        ),
     };
     let csv = base64::engine::general_purpose::STANDARD
         .decode(env.content.trim())
@@ -197,7 +201,9 @@ fn json_error_kind(e: &serde_json::Error) -> String {
     // category and position to be safe.
     match e.classify() {
         serde_json::error::Category::Io => "I/O error".into(),
-        serde_json::error::Category::Syntax => format!("JSON syntax error at column {}", e.column()),
+        serde_json::error::Category::Syntax => {
+            format!("JSON syntax error at column {}", e.column())
+        }
         serde_json::error::Category::Data => "missing or mistyped field `Content`".into(),
         serde_json::error::Category::Eof => "the JSON ends too early: the file is truncated".into(),
     }
@@ -206,7 +212,9 @@ fn json_error_kind(e: &serde_json::Error) -> String {
 fn csv_error(path: &str, e: csv::Error) -> SourceError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
             "this row has {len} columns, the report has {expected_len}; the file is truncated or not a credential report"
         ),
         csv::ErrorKind::Utf8 { err, .. } => format!(
@@ -295,7 +303,10 @@ impl Row<'_> {
             "not_supported" => Ok(Flag::NotSupported),
             v => Err(self.err(
                 i,
-                format!("{} is not a flag; expected true, false or not_supported", show_value(v)),
+                format!(
+                    "{} is not a flag; expected true, false or not_supported",
+                    show_value(v)
+                ),
             )),
         }
     }
@@ -378,9 +389,19 @@ fn parse_row(row: &Row<'_>) -> Result<Records, SourceError> {
     let is_root = user == "<root_account>";
     let arn = row.text(ARN).to_string();
     let (id, kind, name, privilege) = if is_root {
-        (ids::aws_root(&account), "aws-root", "root".to_string(), Privilege::Admin)
+        (
+            ids::aws_root(&account),
+            "aws-root",
+            "root".to_string(),
+            Privilege::Admin,
+        )
     } else {
-        (ids::aws_user(&account, user), "aws-iam-user", user.to_string(), Privilege::Unknown)
+        (
+            ids::aws_user(&account, user),
+            "aws-iam-user",
+            user.to_string(),
+            Privilege::Unknown,
+        )
     };
     let created_at = row.date(CREATED)?.at();
     let pw_enabled = row.flag(PW_ENABLED)?;
@@ -432,7 +453,11 @@ fn parse_row(row: &Row<'_>) -> Result<Records, SourceError> {
         if active != Flag::True && rotated.at().is_none() {
             continue; // empty slot
         }
-        let status = if active == Flag::True { Status::Active } else { Status::Inactive };
+        let status = if active == Flag::True {
+            Status::Active
+        } else {
+            Status::Inactive
+        };
         let mut c = cred(&format!("access-key-{n}"), "access-key", status);
         c.created_at = rotated.at();
         c.last_rotated_at = rotated.at();
@@ -443,10 +468,12 @@ fn parse_row(row: &Row<'_>) -> Result<Records, SourceError> {
             _ => None,
         };
         if let Some(region) = row.optional_text(base + 3) {
-            c.attributes.insert("last_used_region".into(), json!(region));
+            c.attributes
+                .insert("last_used_region".into(), json!(region));
         }
         if let Some(service) = row.optional_text(base + 4) {
-            c.attributes.insert("last_used_service".into(), json!(service));
+            c.attributes
+                .insert("last_used_service".into(), json!(service));
         }
         credentials.push(c);
     }
@@ -457,7 +484,11 @@ fn parse_row(row: &Row<'_>) -> Result<Records, SourceError> {
         if active != Flag::True && rotated.at().is_none() {
             continue;
         }
-        let status = if active == Flag::True { Status::Active } else { Status::Inactive };
+        let status = if active == Flag::True {
+            Status::Active
+        } else {
+            Status::Inactive
+        };
         let mut c = cred(&format!("certificate-{n}"), "signing-certificate", status);
         c.created_at = rotated.at();
         c.last_rotated_at = rotated.at();
@@ -537,7 +568,10 @@ mod tests {
         assert_eq!(k2.status, Status::Inactive);
         assert_eq!(k2.ever_used, Some(false));
         assert_eq!(
-            ci.identities[0].last_used_at.map(castellan_model::format_ts).as_deref(),
+            ci.identities[0]
+                .last_used_at
+                .map(castellan_model::format_ts)
+                .as_deref(),
             Some("2026-11-30T10:00:00Z")
         );
     }
@@ -547,7 +581,10 @@ mod tests {
         let err = parse("u,arn:aws:iam::123456789012:user/u,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n")
             .expect_err("bad date");
         let msg = err.to_string();
-        assert!(msg.starts_with("r.csv:2: field `access_key_1_last_rotated`"), "{msg}");
+        assert!(
+            msg.starts_with("r.csv:2: field `access_key_1_last_rotated`"),
+            "{msg}"
+        );
         assert!(!msg.contains("XUtnFEMIK7MDENG"), "{msg}");
     }
 
@@ -561,15 +598,23 @@ mod tests {
     fn empty_binary_and_foreign_files_are_refused() {
         assert!(open_csv("e.csv", Cursor::new(Vec::new())).is_err());
         assert!(open_csv("b.bin", Cursor::new(vec![0u8, 159, 146, 150])).is_err());
-        let e = open_csv("h.csv", Cursor::new(b"user,arn,user_creation_time,x\n".to_vec())).expect_err("header");
+        let e = open_csv(
+            "h.csv",
+            Cursor::new(b"user,arn,user_creation_time,x\n".to_vec()),
+        )
+        .expect_err("header");
         assert!(e.to_string().contains("22"), "{e}");
     }
 
     #[test]
     fn json_envelope_is_decoded() {
-        let csv = format!("{HEADER}\n<root_account>,arn:aws:iam::210987654321:root,2020-01-01T00:00:00+00:00,not_supported,no_information,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A");
+        let csv = format!(
+            "{HEADER}\n<root_account>,arn:aws:iam::210987654321:root,2020-01-01T00:00:00+00:00,not_supported,no_information,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+        );
         let b64 = base64::engine::general_purpose::STANDARD.encode(csv);
-        let json = format!(r#"{{"Content": "{b64}", "ReportFormat": "text/csv", "GeneratedTime": "2026-12-01T06:00:00+00:00"}}"#);
+        let json = format!(
+            r#"{{"Content": "{b64}", "ReportFormat": "text/csv", "GeneratedTime": "2026-12-01T06:00:00+00:00"}}"#
+        );
         let mut r = open_json("r.json", json.as_bytes()).expect("open");
         assert!(r.generated_at.is_some());
         let row = r.next().expect("row").expect("valid");

@@ -41,9 +41,9 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<SourceKind> {
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
-    let has_marker = text
-        .lines()
-        .any(|l| l.starts_with("castellan:") && l[10..].trim().starts_with(|c: char| c.is_ascii_digit()));
+    let has_marker = text.lines().any(|l| {
+        l.starts_with("castellan:") && l[10..].trim().starts_with(|c: char| c.is_ascii_digit())
+    });
     if (yaml_name && has_marker) || matches!(name, "castellan.yaml" | "castellan.yml") {
         return Some(SourceKind::Governance);
     }
@@ -69,8 +69,14 @@ mod tests {
             detect(p, br#"{"Content": "dXNlcixhcm4sdXNlcl9jcmVhdGlvbl90aW1l", "ReportFormat": "text/csv"}"#),
             Some(SourceKind::AwsCredentialReportJson)
         );
-        assert_eq!(detect(Path::new("gov.yml"), b"# x\ncastellan: 1\n"), Some(SourceKind::Governance));
-        assert_eq!(detect(Path::new("castellan.yaml"), b""), Some(SourceKind::Governance));
+        assert_eq!(
+            detect(Path::new("gov.yml"), b"# x\ncastellan: 1\n"),
+            Some(SourceKind::Governance)
+        );
+        assert_eq!(
+            detect(Path::new("castellan.yaml"), b""),
+            Some(SourceKind::Governance)
+        );
         assert_eq!(detect(Path::new("other.yml"), b"name: x\n"), None);
         assert_eq!(detect(p, b"\x00\x01binary"), None);
     }

@@ -62,7 +62,11 @@ impl SourceError {
 pub fn show_value(v: &str) -> String {
     let plain = v.len() <= 32
         && v.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '+' | '.' | 'T' | 'Z' | '_' | ' ' | '/' | '<' | '>')
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '-' | ':' | '+' | '.' | 'T' | 'Z' | '_' | ' ' | '/' | '<' | '>'
+                )
         });
     let looks_like_token = v.chars().filter(|c| c.is_ascii_digit()).count() >= 4
         && v.chars().filter(|c| c.is_ascii_alphabetic()).count() >= 8;

@@ -234,7 +234,7 @@ impl Ctx<'_> {
     fn err<T>(&self, at: &Spanned<T>, field: &str, message: String) -> SourceError {
         SourceError::Field {
             path: self.path.to_string(),
-            line: u64::from(at.referenced.line()),
+            line: at.referenced.line(),
             field: field.to_string(),
             message,
         }
@@ -245,27 +245,39 @@ impl Ctx<'_> {
             self.err(
                 v,
                 field,
-                format!("{} is not a date; write YYYY-MM-DD or an RFC 3339 timestamp", show_value(&v.value)),
+                format!(
+                    "{} is not a date; write YYYY-MM-DD or an RFC 3339 timestamp",
+                    show_value(&v.value)
+                ),
             )
         })
     }
 
     fn glob(&self, v: &Spanned<String>, field: &str) -> Result<(), SourceError> {
         Glob::new(&v.value).map(|_| ()).map_err(|e| {
-            self.err(v, field, format!("{} is not a valid glob: {}", show_value(&v.value), e.kind()))
+            self.err(
+                v,
+                field,
+                format!("{} is not a valid glob: {}", show_value(&v.value), e.kind()),
+            )
         })
     }
 }
 
-/// Parser messages quote offending values in double quotes (`invalid type: string "…"`); those
-/// values pass through [`show_value`] so a secret pasted into the wrong key is not echoed.
+/// Parser messages quote offending values (`invalid type: string "…"`, ``unknown variant `…` ``);
+/// quoted text passes through [`show_value`] so a secret pasted into the wrong key is not echoed.
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
-    while let Some(start) = rest.find('"') {
+    while let Some(start) = rest.find(['"', '`']) {
         out.push_str(&rest[..start]);
+        let quote = if rest[start..].starts_with('"') {
+            '"'
+        } else {
+            '`'
+        };
         let after = &rest[start + 1..];
-        match after.find('"') {
+        match after.find(quote) {
             Some(end) => {
                 out.push_str(&show_value(&after[..end]));
                 rest = &after[end + 1..];
@@ -284,7 +296,9 @@ fn redact_quoted(message: &str) -> String {
 pub fn parse_date(s: &str) -> Option<Timestamp> {
     let s = s.trim();
     if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        return jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight())).ok();
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .ok();
     }
     castellan_model::parse_ts(s).ok()
 }
@@ -293,7 +307,10 @@ pub fn parse_date(s: &str) -> Option<Timestamp> {
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
     let text = std::str::from_utf8(bytes).map_err(|e| SourceError::Line {
         path: path.to_string(),
-        line: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64,
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64,
         message: "not valid UTF-8: the governance file must be UTF-8 text".into(),
     })?;
     if text.trim().is_empty() {
@@ -303,7 +320,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
         });
     }
     let file: File = serde_saphyr::from_str(text).map_err(|e| {
-        let line = e.location().map(|l| u64::from(l.line())).unwrap_or(0);
+        let line = e.location().map(|l| l.line()).unwrap_or(0);
         // The rendered message carries a snippet of the file; the first line is the message.
         let rendered = e.to_string();
         let message = rendered
@@ -329,7 +346,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
         return Err(cx.err(
             &file.castellan,
             "castellan",
-            format!("format version {} is not supported; this Castellan reads version 1", file.castellan.value),
+            format!(
+                "format version {} is not supported; this Castellan reads version 1",
+                file.castellan.value
+            ),
         ));
     }
 
@@ -344,7 +364,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
     for s in file.services {
         let name = s.name.value.trim().to_string();
         if name.is_empty() || !seen.insert(name.clone()) {
-            return Err(cx.err(&s.name, "services.name", format!("service {} is empty or declared twice", show_value(&name))));
+            return Err(cx.err(
+                &s.name,
+                "services.name",
+                format!("service {} is empty or declared twice", show_value(&name)),
+            ));
         }
         g.services.push(Service {
             id: ids::service(&name),
@@ -358,7 +382,14 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
     for p in file.people {
         let email = p.email.value.trim().to_ascii_lowercase();
         if !email.contains('@') || !emails.insert(email.clone()) {
-            return Err(cx.err(&p.email, "people.email", format!("{} is not an e-mail address or is declared twice", show_value(&email))));
+            return Err(cx.err(
+                &p.email,
+                "people.email",
+                format!(
+                    "{} is not an e-mail address or is declared twice",
+                    show_value(&email)
+                ),
+            ));
         }
         let left_at = match &p.left_at {
             Some(v) => Some(cx.date(v, "people.left_at")?),
@@ -379,11 +410,19 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
     for s in file.suppliers {
         let name = s.name.value.trim().to_string();
         if name.is_empty() || !suppliers.insert(name.clone()) {
-            return Err(cx.err(&s.name, "suppliers.name", format!("supplier {} is empty or declared twice", show_value(&name))));
+            return Err(cx.err(
+                &s.name,
+                "suppliers.name",
+                format!("supplier {} is empty or declared twice", show_value(&name)),
+            ));
         }
         for c in s.contracts {
             if !contract_ids.insert(c.id.value.clone()) {
-                return Err(cx.err(&c.id, "contracts.id", format!("contract {} is declared twice", show_value(&c.id.value))));
+                return Err(cx.err(
+                    &c.id,
+                    "contracts.id",
+                    format!("contract {} is declared twice", show_value(&c.id.value)),
+                ));
             }
             let start = cx.date(&c.start, "contracts.start")?;
             let end = match &c.end {
@@ -421,23 +460,47 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
         if let Some(s) = &set.service
             && !services.contains(&s.value)
         {
-            return Err(cx.err(s, "service", format!("service {} is not declared under `services`", show_value(&s.value))));
+            return Err(cx.err(
+                s,
+                "service",
+                format!(
+                    "service {} is not declared under `services`",
+                    show_value(&s.value)
+                ),
+            ));
         }
         if let Some(s) = &set.supplier
             && !suppliers.contains(&s.value)
         {
-            return Err(cx.err(s, "supplier", format!("supplier {} is not declared under `suppliers`", show_value(&s.value))));
+            return Err(cx.err(
+                s,
+                "supplier",
+                format!(
+                    "supplier {} is not declared under `suppliers`",
+                    show_value(&s.value)
+                ),
+            ));
         }
         for (field, v) in [("owner", &set.owner), ("custodian", &set.custodian)] {
             if let Some(v) = v
                 && !v.value.contains('@')
             {
-                return Err(cx.err(v, field, format!("{} is not an e-mail address", show_value(&v.value))));
+                return Err(cx.err(
+                    v,
+                    field,
+                    format!("{} is not an e-mail address", show_value(&v.value)),
+                ));
             }
         }
         Ok(Settings {
-            owner: set.owner.as_ref().map(|v| v.value.trim().to_ascii_lowercase()),
-            custodian: set.custodian.as_ref().map(|v| v.value.trim().to_ascii_lowercase()),
+            owner: set
+                .owner
+                .as_ref()
+                .map(|v| v.value.trim().to_ascii_lowercase()),
+            custodian: set
+                .custodian
+                .as_ref()
+                .map(|v| v.value.trim().to_ascii_lowercase()),
             service: set.service.as_ref().map(|v| v.value.clone()),
             supplier: set.supplier.as_ref().map(|v| v.value.clone()),
         })
@@ -453,17 +516,42 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
         if let Some(t) = &m.tag {
             match t.value.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => {
-                    Glob::new(v.trim()).map_err(|e| cx.err(t, "match.tag", format!("value glob is invalid: {}", e.kind())))?;
+                    Glob::new(v.trim()).map_err(|e| {
+                        cx.err(
+                            t,
+                            "match.tag",
+                            format!("value glob is invalid: {}", e.kind()),
+                        )
+                    })?;
                 }
-                _ => return Err(cx.err(t, "match.tag", format!("{} must be `key=value`", show_value(&t.value)))),
+                _ => {
+                    return Err(cx.err(
+                        t,
+                        "match.tag",
+                        format!("{} must be `key=value`", show_value(&t.value)),
+                    ));
+                }
             }
         }
-        if m.id.is_none() && m.name.is_none() && m.tag.is_none() && m.kind.is_none() && m.account.is_none() {
-            return Err(cx.err(&r.selector, "match", "matches everything; give at least one of id, name, tag, kind, account".into()));
+        if m.id.is_none()
+            && m.name.is_none()
+            && m.tag.is_none()
+            && m.kind.is_none()
+            && m.account.is_none()
+        {
+            return Err(cx.err(
+                &r.selector,
+                "match",
+                "matches everything; give at least one of id, name, tag, kind, account".into(),
+            ));
         }
         let set = check_settings(&r.set.value)?;
         if set == Settings::default() {
-            return Err(cx.err(&r.set, "set", "sets nothing; give owner, custodian, service or supplier".into()));
+            return Err(cx.err(
+                &r.set,
+                "set",
+                "sets nothing; give owner, custodian, service or supplier".into(),
+            ));
         }
         g.rules.push(Mapping {
             label: format!("rule {} (line {})", i + 1, r.selector.referenced.line()),
@@ -487,10 +575,18 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
             supplier: a.supplier.clone(),
         })?;
         if set == Settings::default() {
-            return Err(cx.err(&a.subject, "assignments", "assigns nothing; give owner, custodian, service or supplier".into()));
+            return Err(cx.err(
+                &a.subject,
+                "assignments",
+                "assigns nothing; give owner, custodian, service or supplier".into(),
+            ));
         }
         g.assignments.push(Mapping {
-            label: format!("assignment {} (line {})", i + 1, a.subject.referenced.line()),
+            label: format!(
+                "assignment {} (line {})",
+                i + 1,
+                a.subject.referenced.line()
+            ),
             selector: Selector {
                 id: Some(a.subject.value.clone()),
                 ..Selector::default()
@@ -502,15 +598,30 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
     let mut exception_ids = BTreeSet::new();
     for e in file.exceptions {
         if !exception_ids.insert(e.id.value.clone()) {
-            return Err(cx.err(&e.id, "exceptions.id", format!("exception {} is declared twice", show_value(&e.id.value))));
+            return Err(cx.err(
+                &e.id,
+                "exceptions.id",
+                format!("exception {} is declared twice", show_value(&e.id.value)),
+            ));
         }
         let control = e.control.value.trim();
         if !control.starts_with("NHI-") {
-            return Err(cx.err(&e.control, "exceptions.control", format!("{} is not a control id (e.g. NHI-GOV-005; see `castellan controls list`)", show_value(control))));
+            return Err(cx.err(
+                &e.control,
+                "exceptions.control",
+                format!(
+                    "{} is not a control id (e.g. NHI-GOV-005; see `castellan controls list`)",
+                    show_value(control)
+                ),
+            ));
         }
         cx.glob(&e.subject, "exceptions.subject")?;
         if e.justification.trim().is_empty() || e.approver.trim().is_empty() {
-            return Err(cx.err(&e.id, "exceptions", "an exception needs a justification and an approver".into()));
+            return Err(cx.err(
+                &e.id,
+                "exceptions",
+                "an exception needs a justification and an approver".into(),
+            ));
         }
         g.exceptions.push(Exception {
             id: ids::exception(&e.id.value),
@@ -554,7 +665,9 @@ fn compile(sel: &Selector) -> Compiled {
         name: glob(&sel.name),
         tag: sel.tag.as_ref().and_then(|t| {
             let (k, v) = t.split_once('=')?;
-            let m = Glob::new(v.trim()).map(|g| g.compile_matcher()).unwrap_or_else(|_| never());
+            let m = Glob::new(v.trim())
+                .map(|g| g.compile_matcher())
+                .unwrap_or_else(|_| never());
             Some((k.trim().to_string(), m))
         }),
     }
@@ -562,7 +675,9 @@ fn compile(sel: &Selector) -> Compiled {
 
 fn never() -> GlobMatcher {
     // A glob no id can match (ids never contain NUL).
-    Glob::new("\u{0}").map(|g| g.compile_matcher()).unwrap_or_else(|_| unreachable!("literal glob"))
+    Glob::new("\u{0}")
+        .map(|g| g.compile_matcher())
+        .unwrap_or_else(|_| unreachable!("literal glob"))
 }
 
 impl Mapping {
@@ -570,9 +685,14 @@ impl Mapping {
         let sel = &self.selector;
         c.id.as_ref().is_none_or(|m| m.is_match(&identity.id))
             && c.name.as_ref().is_none_or(|m| m.is_match(&identity.name))
-            && c.tag.as_ref().is_none_or(|(k, m)| identity.tags.get(k).is_some_and(|v| m.is_match(v)))
+            && c.tag
+                .as_ref()
+                .is_none_or(|(k, m)| identity.tags.get(k).is_some_and(|v| m.is_match(v)))
             && sel.kind.as_ref().is_none_or(|k| k == &identity.kind)
-            && sel.account.as_ref().is_none_or(|a| identity.account.as_deref() == Some(a.as_str()))
+            && sel
+                .account
+                .as_ref()
+                .is_none_or(|a| identity.account.as_deref() == Some(a.as_str()))
     }
 }
 
@@ -582,7 +702,11 @@ impl<'g> Attributor<'g> {
         Attributor {
             gov,
             rules: gov.rules.iter().map(|m| compile(&m.selector)).collect(),
-            assignments: gov.assignments.iter().map(|m| compile(&m.selector)).collect(),
+            assignments: gov
+                .assignments
+                .iter()
+                .map(|m| compile(&m.selector))
+                .collect(),
         }
     }
 
@@ -590,21 +714,25 @@ impl<'g> Attributor<'g> {
     /// assignments first, then rules in file order; the first mapping that sets a field wins.
     pub fn attribute(&self, identity: &Identity) -> Attribution {
         let mut a = Attribution::default();
-        let lists = [(&self.gov.assignments, &self.assignments), (&self.gov.rules, &self.rules)];
+        let lists = [
+            (&self.gov.assignments, &self.assignments),
+            (&self.gov.rules, &self.rules),
+        ];
         for (mappings, compiled) in lists {
             for (m, c) in mappings.iter().zip(compiled) {
                 if !m.matches(c, identity) {
                     continue;
                 }
                 let mut used = false;
-                let mut fill = |slot: &mut Option<String>, v: &Option<String>, f: fn(&str) -> String| {
-                    if slot.is_none()
-                        && let Some(v) = v
-                    {
-                        *slot = Some(f(v));
-                        used = true;
-                    }
-                };
+                let mut fill =
+                    |slot: &mut Option<String>, v: &Option<String>, f: fn(&str) -> String| {
+                        if slot.is_none()
+                            && let Some(v) = v
+                        {
+                            *slot = Some(f(v));
+                            used = true;
+                        }
+                    };
                 fill(&mut a.owner, &m.set.owner, ids::person);
                 fill(&mut a.custodian, &m.set.custodian, ids::person);
                 fill(&mut a.service, &m.set.service, ids::service);
@@ -692,12 +820,19 @@ exceptions:
         assert_eq!(g.contracts[0].supplier_id, "supplier:acme");
         let at = Attributor::new(&g);
         let a = at.attribute(&identity("vendor-acme-sync"));
-        assert_eq!(a.owner.as_deref(), Some("person:anna@example.com"), "assignment beats rule");
+        assert_eq!(
+            a.owner.as_deref(),
+            Some("person:anna@example.com"),
+            "assignment beats rule"
+        );
         assert_eq!(a.supplier.as_deref(), Some("supplier:acme"));
         assert_eq!(a.via.len(), 2);
         let mut tagged = identity("api");
         tagged.tags.insert("service".into(), "payments".into());
-        assert_eq!(at.attribute(&tagged).service.as_deref(), Some("service:payments"));
+        assert_eq!(
+            at.attribute(&tagged).service.as_deref(),
+            Some("service:payments")
+        );
         assert_eq!(at.attribute(&identity("other")), Attribution::default());
     }
 
@@ -713,10 +848,14 @@ exceptions:
     #[test]
     fn bad_references_and_dates_name_the_line() {
         let bad = GOOD.replace("set: { service: payments }", "set: { service: payroll }");
-        let e = parse("g.yaml", bad.as_bytes()).expect_err("bad ref").to_string();
+        let e = parse("g.yaml", bad.as_bytes())
+            .expect_err("bad ref")
+            .to_string();
         assert!(e.starts_with("g.yaml:25:") && e.contains("payroll"), "{e}");
         let bad = GOOD.replace("left_at: 2026-09-30", "left_at: 2026-13-30");
-        let e = parse("g.yaml", bad.as_bytes()).expect_err("bad date").to_string();
+        let e = parse("g.yaml", bad.as_bytes())
+            .expect_err("bad date")
+            .to_string();
         assert!(e.starts_with("g.yaml:14: field `people.left_at`"), "{e}");
     }
 
@@ -724,15 +863,22 @@ exceptions:
     fn empty_binary_and_wrong_version_are_refused() {
         assert!(parse("g.yaml", b"").is_err());
         assert!(parse("g.yaml", b"\xff\xfe\x00junk").is_err());
-        let e = parse("g.yaml", b"castellan: 2\n").expect_err("version").to_string();
+        let e = parse("g.yaml", b"castellan: 2\n")
+            .expect_err("version")
+            .to_string();
         assert!(e.contains("version 2"), "{e}");
         assert!(parse("g.yaml", b"castellan: 1\n").is_ok());
     }
 
     #[test]
     fn values_in_parser_errors_are_redacted() {
-        let bad = GOOD.replace("end: 2026-06-30", "end: 2026-06-30\n        notice_days: ghp_R2d2C3poXwingYodaLuke1234567890abcd");
-        let e = parse("g.yaml", bad.as_bytes()).expect_err("bad type").to_string();
+        let bad = GOOD.replace(
+            "end: 2026-06-30",
+            "end: 2026-06-30\n        notice_days: ghp_R2d2C3poXwingYodaLuke1234567890abcd",
+        );
+        let e = parse("g.yaml", bad.as_bytes())
+            .expect_err("bad type")
+            .to_string();
         assert!(!e.contains("XwingYodaLuke"), "{e}");
         assert!(e.starts_with("g.yaml:"), "{e}");
     }

@@ -140,14 +140,18 @@ impl Conn {
     pub(crate) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
             Conn::Sqlite(c) => c.execute_batch(sql).map_err(StoreError::sqlite),
-            Conn::Postgres { client, .. } => client.batch_execute(sql).map_err(StoreError::postgres),
+            Conn::Postgres { client, .. } => {
+                client.batch_execute(sql).map_err(StoreError::postgres)
+            }
         }
     }
 
     pub(crate) fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
         match self {
             Conn::Sqlite(c) => {
-                let mut stmt = c.prepare_cached(&sqlite_sql(sql)).map_err(StoreError::sqlite)?;
+                let mut stmt = c
+                    .prepare_cached(&sqlite_sql(sql))
+                    .map_err(StoreError::sqlite)?;
                 let n = stmt
                     .execute(rusqlite::params_from_iter(params.iter()))
                     .map_err(StoreError::sqlite)?;
@@ -155,8 +159,10 @@ impl Conn {
             }
             Conn::Postgres { client, statements } => {
                 let stmt = pg_statement(client, statements, sql)?;
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
                 client.execute(&stmt, &refs).map_err(StoreError::postgres)
             }
         }
@@ -165,7 +171,9 @@ impl Conn {
     pub(crate) fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
         match self {
             Conn::Sqlite(c) => {
-                let mut stmt = c.prepare_cached(&sqlite_sql(sql)).map_err(StoreError::sqlite)?;
+                let mut stmt = c
+                    .prepare_cached(&sqlite_sql(sql))
+                    .map_err(StoreError::sqlite)?;
                 let ncols = stmt.column_count();
                 let mut rows = stmt
                     .query(rusqlite::params_from_iter(params.iter()))
@@ -191,8 +199,10 @@ impl Conn {
             Conn::Postgres { client, statements } => {
                 use postgres::types::Type;
                 let stmt = pg_statement(client, statements, sql)?;
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
                 let rows = client.query(&stmt, &refs).map_err(StoreError::postgres)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
@@ -200,7 +210,9 @@ impl Conn {
                     for (i, col) in row.columns().iter().enumerate() {
                         let t = col.type_();
                         let v = if *t == Type::INT8 {
-                            row.try_get::<_, Option<i64>>(i).map_err(StoreError::postgres)?.map(Val::Int)
+                            row.try_get::<_, Option<i64>>(i)
+                                .map_err(StoreError::postgres)?
+                                .map(Val::Int)
                         } else if *t == Type::INT4 {
                             row.try_get::<_, Option<i32>>(i)
                                 .map_err(StoreError::postgres)?
@@ -210,7 +222,9 @@ impl Conn {
                                 .map_err(StoreError::postgres)?
                                 .map(|v| Val::Int(i64::from(v)))
                         } else {
-                            row.try_get::<_, Option<String>>(i).map_err(StoreError::postgres)?.map(Val::Text)
+                            row.try_get::<_, Option<String>>(i)
+                                .map_err(StoreError::postgres)?
+                                .map(Val::Text)
                         };
                         vals.push(v.unwrap_or(Val::Null));
                     }
@@ -239,6 +253,9 @@ fn pg_statement(
 mod tests {
     #[test]
     fn placeholders_are_numbered_for_sqlite() {
-        assert_eq!(super::sqlite_sql("UPDATE t SET a=$2 WHERE id=$1 AND x='$'"), "UPDATE t SET a=?2 WHERE id=?1 AND x='$'");
+        assert_eq!(
+            super::sqlite_sql("UPDATE t SET a=$2 WHERE id=$1 AND x='$'"),
+            "UPDATE t SET a=?2 WHERE id=?1 AND x='$'"
+        );
     }
 }

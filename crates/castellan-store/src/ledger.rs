@@ -1,6 +1,6 @@
 //! The ledger tables: head, entries, checkpoints, and verification.
 
-use castellan_ledger::{Checkpoint, Head, LedgerKey, VerifyError, VerifyReport, Verifier};
+use castellan_ledger::{Checkpoint, Head, LedgerKey, Verifier, VerifyError, VerifyReport};
 use serde::Serialize;
 
 use crate::{Store, StoreError, Val};
@@ -20,7 +20,10 @@ const PAGE: i64 = 20_000;
 
 impl Store {
     pub(crate) fn read_head(&mut self) -> Result<Head, StoreError> {
-        let rows = self.conn.query("SELECT size, chain, frontier FROM ledger_head WHERE id = 1", &[])?;
+        let rows = self.conn.query(
+            "SELECT size, chain, frontier FROM ledger_head WHERE id = 1",
+            &[],
+        )?;
         match rows.into_iter().next() {
             None => Ok(Head::default()),
             Some(row) => {
@@ -47,9 +50,17 @@ impl Store {
     }
 
     /// Signs a checkpoint of the current head and stores it (idempotent per size).
-    pub fn checkpoint(&mut self, key: &LedgerKey, timestamp: &str) -> Result<Checkpoint, StoreError> {
+    pub fn checkpoint(
+        &mut self,
+        key: &LedgerKey,
+        timestamp: &str,
+    ) -> Result<Checkpoint, StoreError> {
         let head = self.read_head()?;
-        if let Some(existing) = self.checkpoints()?.into_iter().find(|c| c.tree_size == head.size) {
+        if let Some(existing) = self
+            .checkpoints()?
+            .into_iter()
+            .find(|c| c.tree_size == head.size)
+        {
             return Ok(existing);
         }
         let origin = self.origin().to_string();
@@ -63,11 +74,19 @@ impl Store {
 
     /// Stored checkpoints, smallest first.
     pub fn checkpoints(&mut self) -> Result<Vec<Checkpoint>, StoreError> {
-        let rows = self.conn.query("SELECT body FROM ledger_checkpoints ORDER BY tree_size", &[])?;
+        let rows = self.conn.query(
+            "SELECT body FROM ledger_checkpoints ORDER BY tree_size",
+            &[],
+        )?;
         rows.into_iter()
             .map(|r| {
-                let body = r.into_iter().next().and_then(Val::into_text).unwrap_or_default();
-                serde_json::from_str(&body).map_err(|e| StoreError::corrupt("ledger checkpoint", e.to_string()))
+                let body = r
+                    .into_iter()
+                    .next()
+                    .and_then(Val::into_text)
+                    .unwrap_or_default();
+                serde_json::from_str(&body)
+                    .map_err(|e| StoreError::corrupt("ledger checkpoint", e.to_string()))
             })
             .collect()
     }
@@ -136,7 +155,8 @@ impl Store {
                 Stop::Store(e)
             }
         }
-        let walked = self.for_each_entry(|seq, body, hash| verifier.feed(seq, body, hash).map_err(Stop::Verify));
+        let walked = self
+            .for_each_entry(|seq, body, hash| verifier.feed(seq, body, hash).map_err(Stop::Verify));
         match walked {
             Ok(()) => {}
             Err(Stop::Store(e)) => return Err(e),

@@ -15,8 +15,8 @@ mod tx;
 
 use castellan_model::FingerprintKey;
 
-pub use backend::{Engine, Val};
 use backend::Conn;
+pub use backend::{Engine, Val};
 pub use ledger::LedgerStatus;
 pub use read::{Counts, Provenance, StoredCredential, StoredEntity, StoredIdentity};
 pub use tx::{FindingChange, Outcome, Tx, TxSummary};
@@ -47,7 +47,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The database belongs to another fingerprint key.
-    #[error("database {url} was created with fingerprint key {expected}, but the data directory holds key {found}: point --data-dir at the directory created with this database")]
+    #[error(
+        "database {url} was created with fingerprint key {expected}, but the data directory holds key {found}: point --data-dir at the directory created with this database"
+    )]
     KeyMismatch {
         /// The database.
         url: String,
@@ -57,7 +59,9 @@ pub enum StoreError {
         found: String,
     },
     /// The schema is newer than this program.
-    #[error("database schema version {found} is newer than this Castellan supports ({supported}); upgrade Castellan")]
+    #[error(
+        "database schema version {found} is newer than this Castellan supports ({supported}); upgrade Castellan"
+    )]
     TooNew {
         /// Version in the database.
         found: i64,
@@ -105,7 +109,11 @@ pub fn redact_url(url: &str) -> String {
         && let Some((userinfo, host)) = rest.split_once('@')
     {
         let user = userinfo.split(':').next().unwrap_or("");
-        let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+        let masked = if userinfo.contains(':') {
+            format!("{user}:***")
+        } else {
+            user.to_string()
+        };
         return format!("{scheme}://{masked}@{host}");
     }
     url.to_string()
@@ -150,10 +158,14 @@ impl Store {
                 && !parent.as_os_str().is_empty()
                 && !parent.exists()
             {
-                return Err(open_err(format!("directory {} does not exist", parent.display())));
+                return Err(open_err(format!(
+                    "directory {} does not exist",
+                    parent.display()
+                )));
             }
             let c = rusqlite::Connection::open(path).map_err(|e| open_err(e.to_string()))?;
-            c.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| open_err(e.to_string()))?;
+            c.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(|e| open_err(e.to_string()))?;
             let mut conn = Conn::Sqlite(c);
             conn.batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
@@ -171,7 +183,8 @@ impl Store {
             Some(o) => o,
             None => {
                 let mut raw = [0u8; 8];
-                getrandom::fill(&mut raw).map_err(|e| StoreError::corrupt("ledger origin", e.to_string()))?;
+                getrandom::fill(&mut raw)
+                    .map_err(|e| StoreError::corrupt("ledger origin", e.to_string()))?;
                 let o = format!("castellan:{}", hex::encode(raw));
                 store.set_meta("ledger_origin", &o)?;
                 o
@@ -200,11 +213,16 @@ impl Store {
         let exists = match self.conn.engine() {
             Engine::Sqlite => !self
                 .conn
-                .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'", &[])?
+                .query(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                    &[],
+                )?
                 .is_empty(),
             Engine::Postgres => {
                 let r = self.conn.query("SELECT to_regclass('meta')::text", &[])?;
-                r.first().and_then(|row| row.first()).is_some_and(|v| *v != Val::Null)
+                r.first()
+                    .and_then(|row| row.first())
+                    .is_some_and(|v| *v != Val::Null)
             }
         };
         let current = if exists {
@@ -249,8 +267,14 @@ impl Store {
 
     /// Reads a metadata value.
     pub fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        let rows = self.conn.query("SELECT value FROM meta WHERE key = $1", &[key.into()])?;
-        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).and_then(Val::into_text))
+        let rows = self
+            .conn
+            .query("SELECT value FROM meta WHERE key = $1", &[key.into()])?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(Val::into_text))
     }
 
     /// Writes a metadata value.
@@ -296,7 +320,10 @@ impl Store {
 mod tests {
     #[test]
     fn passwords_are_removed_from_urls() {
-        assert_eq!(super::redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact_url("./castellan.db"), "./castellan.db");
     }

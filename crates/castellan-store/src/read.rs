@@ -94,7 +94,9 @@ impl Cols {
     fn ts(&mut self) -> Result<Option<Timestamp>, StoreError> {
         match self.opt() {
             None => Ok(None),
-            Some(s) => parse_ts(&s).map(Some).map_err(|e| StoreError::corrupt(self.1, e.to_string())),
+            Some(s) => parse_ts(&s)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(self.1, e.to_string())),
         }
     }
     fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, StoreError> {
@@ -137,7 +139,10 @@ fn identity_row(row: Vec<Val>) -> Result<StoredIdentity, StoreError> {
         custodian: c.opt(),
         service: c.opt(),
         supplier: c.opt(),
-        via: c.opt().and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+        via: c
+            .opt()
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default(),
     };
     Ok(StoredIdentity {
         identity,
@@ -162,7 +167,11 @@ fn credential_row(row: Vec<Val>) -> Result<StoredCredential, StoreError> {
         ever_used: c.opt_int().map(|v| v != 0),
         expires_at: c.ts()?,
         fingerprint: c.opt().map(Fingerprint::from_stored),
-        preview: c.opt().map(|p| serde_json::from_value::<Redacted>(serde_json::Value::String(p))).transpose().map_err(|e| StoreError::corrupt("credential preview", e.to_string()))?,
+        preview: c
+            .opt()
+            .map(|p| serde_json::from_value::<Redacted>(serde_json::Value::String(p)))
+            .transpose()
+            .map_err(|e| StoreError::corrupt("credential preview", e.to_string()))?,
         attributes: c.json()?,
     };
     Ok(StoredCredential {
@@ -174,30 +183,41 @@ fn credential_row(row: Vec<Val>) -> Result<StoredCredential, StoreError> {
 impl Store {
     /// All identities, ordered by id (gone ones included, with `gone_at`).
     pub fn identities(&mut self) -> Result<Vec<StoredIdentity>, StoreError> {
-        let rows = self.conn.query(&format!("{IDENTITY_SELECT} ORDER BY id"), &[])?;
+        let rows = self
+            .conn
+            .query(&format!("{IDENTITY_SELECT} ORDER BY id"), &[])?;
         rows.into_iter().map(identity_row).collect()
     }
 
     /// One identity.
     pub fn identity(&mut self, id: &str) -> Result<Option<StoredIdentity>, StoreError> {
-        let rows = self.conn.query(&format!("{IDENTITY_SELECT} WHERE id = $1"), &[id.into()])?;
+        let rows = self
+            .conn
+            .query(&format!("{IDENTITY_SELECT} WHERE id = $1"), &[id.into()])?;
         rows.into_iter().next().map(identity_row).transpose()
     }
 
     /// All credentials, ordered by id.
     pub fn credentials(&mut self) -> Result<Vec<StoredCredential>, StoreError> {
-        let rows = self.conn.query(&format!("{CREDENTIAL_SELECT} ORDER BY id"), &[])?;
+        let rows = self
+            .conn
+            .query(&format!("{CREDENTIAL_SELECT} ORDER BY id"), &[])?;
         rows.into_iter().map(credential_row).collect()
     }
 
     /// One credential.
     pub fn credential(&mut self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
-        let rows = self.conn.query(&format!("{CREDENTIAL_SELECT} WHERE id = $1"), &[id.into()])?;
+        let rows = self
+            .conn
+            .query(&format!("{CREDENTIAL_SELECT} WHERE id = $1"), &[id.into()])?;
         rows.into_iter().next().map(credential_row).transpose()
     }
 
     /// The credentials of one identity.
-    pub fn credentials_of(&mut self, identity_id: &str) -> Result<Vec<StoredCredential>, StoreError> {
+    pub fn credentials_of(
+        &mut self,
+        identity_id: &str,
+    ) -> Result<Vec<StoredCredential>, StoreError> {
         let rows = self.conn.query(
             &format!("{CREDENTIAL_SELECT} WHERE identity_id = $1 ORDER BY id"),
             &[identity_id.into()],
@@ -260,26 +280,16 @@ impl Store {
     pub fn counts(&mut self) -> Result<Counts, StoreError> {
         let mut one = |sql: &str| -> Result<u64, StoreError> {
             let rows = self.conn.query(sql, &[])?;
-            Ok(rows.first().and_then(|r| r.first()).and_then(Val::as_int).unwrap_or(0) as u64)
+            Ok(rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(Val::as_int)
+                .unwrap_or(0) as u64)
         };
         Ok(Counts {
             identities: one("SELECT COUNT(*) FROM identities WHERE gone_at IS NULL")?,
             credentials: one("SELECT COUNT(*) FROM credentials WHERE gone_at IS NULL")?,
             ledger_entries: one("SELECT COUNT(*) FROM ledger")?,
         })
-    }
-
-    /// Import runs: (id, source, path, sha256, started_at, summary), newest first.
-    pub fn import_runs(&mut self, limit: i64) -> Result<Vec<(i64, String, String, String, String, serde_json::Value)>, StoreError> {
-        let rows = self.conn.query(
-            "SELECT id, source, path, content_sha256, started_at, summary FROM import_runs ORDER BY id DESC LIMIT $1",
-            &[Val::Int(limit)],
-        )?;
-        rows.into_iter()
-            .map(|row| {
-                let mut c = Cols(row.into_iter(), "import run");
-                Ok((c.int()?, c.text()?, c.text()?, c.text()?, c.text()?, c.json()?))
-            })
-            .collect()
     }
 }

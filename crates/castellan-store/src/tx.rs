@@ -76,7 +76,16 @@ impl Table {
         let all: Vec<String> = cols
             .iter()
             .map(|c| c.to_string())
-            .chain(["content_hash", "first_seen", "last_seen", "first_run", "last_run"].map(String::from))
+            .chain(
+                [
+                    "content_hash",
+                    "first_seen",
+                    "last_seen",
+                    "first_run",
+                    "last_run",
+                ]
+                .map(String::from),
+            )
             .collect();
         let ph: Vec<String> = (1..=n + 5).map(|i| format!("${i}")).collect();
         let insert = format!(
@@ -110,12 +119,34 @@ impl Table {
 }
 
 const IDENTITY_COLS: &[&str] = &[
-    "id", "kind", "source", "scope", "name", "account", "status", "privilege", "created_at",
-    "last_used_at", "tags", "attributes",
+    "id",
+    "kind",
+    "source",
+    "scope",
+    "name",
+    "account",
+    "status",
+    "privilege",
+    "created_at",
+    "last_used_at",
+    "tags",
+    "attributes",
 ];
 const CREDENTIAL_COLS: &[&str] = &[
-    "id", "identity_id", "kind", "source", "scope", "name", "status", "created_at",
-    "last_rotated_at", "last_used_at", "ever_used", "expires_at", "fingerprint", "preview",
+    "id",
+    "identity_id",
+    "kind",
+    "source",
+    "scope",
+    "name",
+    "status",
+    "created_at",
+    "last_rotated_at",
+    "last_used_at",
+    "ever_used",
+    "expires_at",
+    "fingerprint",
+    "preview",
     "attributes",
 ];
 const ENTITY_COLS: &[&str] = &["id", "kind", "source", "scope", "name", "data"];
@@ -173,7 +204,9 @@ pub struct Tx<'s> {
 
 impl std::fmt::Debug for Tx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tx").field("now", &self.now).finish_non_exhaustive()
+        f.debug_struct("Tx")
+            .field("now", &self.now)
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,7 +223,9 @@ impl Store {
     pub fn begin(&mut self, now: Timestamp) -> Result<Tx<'_>, StoreError> {
         match self.conn.engine() {
             Engine::Sqlite => self.conn.batch("BEGIN IMMEDIATE")?,
-            Engine::Postgres => self.conn.batch("BEGIN; LOCK TABLE ledger_head IN EXCLUSIVE MODE")?,
+            Engine::Postgres => self
+                .conn
+                .batch("BEGIN; LOCK TABLE ledger_head IN EXCLUSIVE MODE")?,
         }
         let head = match self.read_head() {
             Ok(h) => h,
@@ -237,8 +272,15 @@ impl Tx<'_> {
 
     /// Records the start of an import run and returns its id.
     pub fn start_run(&mut self, source: &str, path: &str, sha256: &str) -> Result<i64, StoreError> {
-        let rows = self.store.conn.query("SELECT COALESCE(MAX(id), 0) + 1 FROM import_runs", &[])?;
-        let id = rows.first().and_then(|r| r.first()).and_then(Val::as_int).unwrap_or(1);
+        let rows = self
+            .store
+            .conn
+            .query("SELECT COALESCE(MAX(id), 0) + 1 FROM import_runs", &[])?;
+        let id = rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Val::as_int)
+            .unwrap_or(1);
         self.store.conn.exec(
             "INSERT INTO import_runs (id, source, path, content_sha256, started_at) VALUES ($1, $2, $3, $4, $5)",
             &[Val::Int(id), source.into(), path.into(), sha256.into(), self.now.clone().into()],
@@ -247,7 +289,13 @@ impl Tx<'_> {
     }
 
     /// Stores the summary of an import run and appends its `import.run` ledger event.
-    pub fn finish_run(&mut self, run: i64, source: &str, path: &str, summary: Value) -> Result<(), StoreError> {
+    pub fn finish_run(
+        &mut self,
+        run: i64,
+        source: &str,
+        path: &str,
+        summary: Value,
+    ) -> Result<(), StoreError> {
         self.store.conn.exec(
             "UPDATE import_runs SET summary = $2 WHERE id = $1",
             &[Val::Int(run), json_text(&summary).into()],
@@ -271,19 +319,21 @@ impl Tx<'_> {
             Val::Int(run),
             Val::Int(run),
         ]);
-        let outcome = if self.store.conn.exec(&table.insert, &params)? == 1 {
-            Outcome::Added
-        } else if {
-            let n = table.cols.len();
-            params.truncate(n);
+        let inserted = self.store.conn.exec(&table.insert, &params)? == 1;
+        let changed = !inserted && {
+            params.truncate(table.cols.len());
             params.extend([Val::Text(hash), Val::Text(self.now.clone()), Val::Int(run)]);
             self.store.conn.exec(&table.update, &params)? == 1
-        } {
+        };
+        let outcome = if inserted {
+            Outcome::Added
+        } else if changed {
             Outcome::Changed
         } else {
-            self.store
-                .conn
-                .exec(&table.touch, &[id.clone(), Val::Text(self.now.clone()), Val::Int(run)])?;
+            self.store.conn.exec(
+                &table.touch,
+                &[id.clone(), Val::Text(self.now.clone()), Val::Int(run)],
+            )?;
             Outcome::Unchanged
         };
         match outcome {
@@ -299,7 +349,12 @@ impl Tx<'_> {
         Ok(outcome)
     }
 
-    fn note(&mut self, table: &'static str, event: &'static str, id: String) -> Result<(), StoreError> {
+    fn note(
+        &mut self,
+        table: &'static str,
+        event: &'static str,
+        id: String,
+    ) -> Result<(), StoreError> {
         let list = self.pending.entry((table, event)).or_default();
         list.push(id);
         if list.len() >= EVENT_CHUNK {
@@ -379,14 +434,26 @@ impl Tx<'_> {
         let mut total = 0;
         for table in tables() {
             let rows = self.store.conn.query(
-                &format!("SELECT id FROM {} WHERE scope = $1 AND last_run <> $2 AND gone_at IS NULL", table.name),
+                &format!(
+                    "SELECT id FROM {} WHERE scope = $1 AND last_run <> $2 AND gone_at IS NULL",
+                    table.name
+                ),
                 &[scope.into(), Val::Int(run)],
             )?;
-            let status = if table.name == "entities" { "" } else { ", status = 'gone'" };
-            let sql = format!("UPDATE {} SET gone_at = $2{status} WHERE id = $1", table.name);
+            let status = if table.name == "entities" {
+                ""
+            } else {
+                ", status = 'gone'"
+            };
+            let sql = format!(
+                "UPDATE {} SET gone_at = $2{status} WHERE id = $1",
+                table.name
+            );
             for row in rows {
                 if let Some(Val::Text(id)) = row.into_iter().next() {
-                    self.store.conn.exec(&sql, &[id.clone().into(), self.now.clone().into()])?;
+                    self.store
+                        .conn
+                        .exec(&sql, &[id.clone().into(), self.now.clone().into()])?;
                     self.note(table.name, "inventory.gone", id)?;
                     total += 1;
                 }
@@ -398,7 +465,11 @@ impl Tx<'_> {
 
     /// Stores the resolved owner/custodian/service/supplier of an identity. Returns the previous
     /// attribution when it changed (and appends `attribution.changed`), `None` when it did not.
-    pub fn set_attribution(&mut self, id: &str, a: &Attribution) -> Result<Option<Attribution>, StoreError> {
+    pub fn set_attribution(
+        &mut self,
+        id: &str,
+        a: &Attribution,
+    ) -> Result<Option<Attribution>, StoreError> {
         let rows = self.store.conn.query(
             "SELECT owner, custodian, service, supplier, attributed_via FROM identities WHERE id = $1",
             &[id.into()],
@@ -413,7 +484,9 @@ impl Tx<'_> {
             custodian: next(),
             service: next(),
             supplier: next(),
-            via: next().and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+            via: next()
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .unwrap_or_default(),
         };
         let same_fields = old.owner == a.owner
             && old.custodian == a.custodian
@@ -453,11 +526,15 @@ impl Tx<'_> {
     /// Records a finding from the current evaluation. Status changes are ledger events
     /// (`finding.opened`, `finding.excepted`, `finding.reopened`); re-confirming only moves `last_seen`.
     pub fn upsert_finding(&mut self, f: &Finding) -> Result<FindingChange, StoreError> {
-        let rows = self
-            .store
-            .conn
-            .query("SELECT status FROM findings WHERE id = $1", &[f.id.clone().into()])?;
-        let old = rows.into_iter().next().and_then(|r| r.into_iter().next()).and_then(Val::into_text);
+        let rows = self.store.conn.query(
+            "SELECT status FROM findings WHERE id = $1",
+            &[f.id.clone().into()],
+        )?;
+        let old = rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(Val::into_text);
         let evidence = json_text(&f.evidence);
         let params = [
             f.id.clone().into(),
@@ -515,14 +592,19 @@ impl Tx<'_> {
 
     /// Closes every open or excepted finding not in `current` (the ids the evaluation produced).
     /// Returns the ids closed.
-    pub fn close_findings_except(&mut self, current: &std::collections::BTreeSet<String>) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .store
-            .conn
-            .query("SELECT id FROM findings WHERE status <> 'closed' ORDER BY id", &[])?;
+    pub fn close_findings_except(
+        &mut self,
+        current: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self.store.conn.query(
+            "SELECT id FROM findings WHERE status <> 'closed' ORDER BY id",
+            &[],
+        )?;
         let mut closed = Vec::new();
         for row in rows {
-            let Some(Val::Text(id)) = row.into_iter().next() else { continue };
+            let Some(Val::Text(id)) = row.into_iter().next() else {
+                continue;
+            };
             if current.contains(&id) {
                 continue;
             }
@@ -542,7 +624,11 @@ impl Tx<'_> {
         let entry = head.append(&self.now, kind, subject, data)?;
         self.store.conn.exec(
             "INSERT INTO ledger (seq, body, hash) VALUES ($1, $2, $3)",
-            &[Val::Int(entry.seq as i64), entry.body.into(), entry.hash.into()],
+            &[
+                Val::Int(entry.seq as i64),
+                entry.body.into(),
+                entry.hash.into(),
+            ],
         )?;
         self.head = head;
         self.summary.ledger_appended += 1;

@@ -20,7 +20,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Database: a SQLite file path (created if absent) or a postgres:// URL.
-    #[arg(long, global = true, env = "CASTELLAN_DB", default_value = "castellan.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "CASTELLAN_DB",
+        default_value = "castellan.db"
+    )]
     pub db: String,
     /// Directory holding the fingerprint key, the ledger signing key and the checkpoint witness
     /// [default: .castellan beside the SQLite file, ./.castellan for PostgreSQL].

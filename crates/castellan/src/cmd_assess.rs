@@ -8,7 +8,8 @@ pub fn run(g: &Global, a: &AssessArgs) -> Result<u8, Failure> {
     let report = castellan_pipeline::assess(&mut ctx, &bar);
     bar.finish();
     let report = report?;
-    let catalogue = castellan_policy::Catalogue::builtin().map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let catalogue =
+        castellan_policy::Catalogue::builtin().map_err(|e| anyhow::anyhow!(e.to_string()))?;
     if g.json {
         let v = serde_json::json!({
             "identities": report.identities,

@@ -22,7 +22,9 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
                     let _ = f.take(8192).read_to_end(&mut head);
                 }
                 match castellan_sources::detect(p, &head) {
-                    Some(SourceKind::AwsCredentialReportJson) => Some(SourceKind::AwsCredentialReportJson),
+                    Some(SourceKind::AwsCredentialReportJson) => {
+                        Some(SourceKind::AwsCredentialReportJson)
+                    }
                     _ => kind,
                 }
             }
@@ -37,7 +39,15 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
     if g.json {
         output::print_json(&serde_json::to_value(&reports)?);
     } else if !g.quiet {
-        let mut t = output::table(&["file", "source", "records", "added", "changed", "unchanged", "gone"]);
+        let mut t = output::table(&[
+            "file",
+            "source",
+            "records",
+            "added",
+            "changed",
+            "unchanged",
+            "gone",
+        ]);
         for r in &reports {
             t.add_row(vec![
                 r.path.clone(),

@@ -22,7 +22,9 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                 }
                 let mine: Vec<StoredCredential> = creds
                     .iter()
-                    .filter(|c| c.credential.identity_id.as_deref() == Some(si.identity.id.as_str()))
+                    .filter(|c| {
+                        c.credential.identity_id.as_deref() == Some(si.identity.id.as_str())
+                    })
                     .cloned()
                     .collect();
                 items.push(castellan_report::inventory_item(&si, &mine));
@@ -30,7 +32,16 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
             if g.json {
                 output::print_json(&serde_json::Value::Array(items));
             } else if !g.quiet {
-                let mut t = output::table(&["id", "kind", "status", "owner", "service", "supplier", "credentials", "last used"]);
+                let mut t = output::table(&[
+                    "id",
+                    "kind",
+                    "status",
+                    "owner",
+                    "service",
+                    "supplier",
+                    "credentials",
+                    "last used",
+                ]);
                 for it in &items {
                     let text = |k: &str| it[k].as_str().unwrap_or("-").to_string();
                     t.add_row(vec![
@@ -52,7 +63,11 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
         InventoryCmd::Show { id } => {
             let identity = match ctx.store.identity(id)? {
                 Some(i) => Some(i),
-                None => match ctx.store.credential(id)?.and_then(|c| c.credential.identity_id) {
+                None => match ctx
+                    .store
+                    .credential(id)?
+                    .and_then(|c| c.credential.identity_id)
+                {
                     Some(owner) => ctx.store.identity(&owner)?,
                     None => None,
                 },
@@ -60,17 +75,23 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
             let Some(si) = identity else {
                 return Err(Failure {
                     code: crate::exit::INPUT,
-                    error: anyhow::anyhow!("no identity or credential with id `{id}`; list them with `castellan inventory list`"),
+                    error: anyhow::anyhow!(
+                        "no identity or credential with id `{id}`; list them with `castellan inventory list`"
+                    ),
                 });
             };
             let creds = ctx.store.credentials_of(&si.identity.id)?;
             let mut item = castellan_report::inventory_item(&si, &creds);
-            let catalogue = castellan_policy::Catalogue::builtin().map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let catalogue = castellan_policy::Catalogue::builtin()
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             let findings: Vec<serde_json::Value> = ctx
                 .store
                 .findings()?
                 .iter()
-                .filter(|f| f.subject == si.identity.id || f.subject.starts_with(&format!("{}/", si.identity.id)))
+                .filter(|f| {
+                    f.subject == si.identity.id
+                        || f.subject.starts_with(&format!("{}/", si.identity.id))
+                })
                 .map(|f| castellan_report::finding_json(f, &catalogue))
                 .collect();
             item["findings"] = serde_json::Value::Array(findings);

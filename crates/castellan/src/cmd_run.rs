@@ -15,19 +15,51 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
     } else if !g.quiet {
         let counts = ctx.store.counts()?;
         let findings = &report.assessment.findings;
-        let excepted = findings.iter().filter(|f| f.status == castellan_model::FindingStatus::Excepted).count();
-        println!("Castellan run of {} as of {}", report.estate, report.checkpoint.timestamp);
+        let excepted = findings
+            .iter()
+            .filter(|f| f.status == castellan_model::FindingStatus::Excepted)
+            .count();
+        println!(
+            "Castellan run of {} as of {}",
+            report.estate, report.checkpoint.timestamp
+        );
         let mut t = output::table(&["", ""]);
         t.set_header(vec!["inventory", ""]);
-        t.add_row(vec!["files imported".to_string(), format!("{} ({} not recognised)", report.imports.len(), report.skipped.len())]);
-        t.add_row(vec!["identities".to_string(), counts.identities.to_string()]);
-        t.add_row(vec!["credentials".to_string(), counts.credentials.to_string()]);
+        t.add_row(vec![
+            "files imported".to_string(),
+            format!(
+                "{} ({} not recognised)",
+                report.imports.len(),
+                report.skipped.len()
+            ),
+        ]);
+        t.add_row(vec![
+            "identities".to_string(),
+            counts.identities.to_string(),
+        ]);
+        t.add_row(vec![
+            "credentials".to_string(),
+            counts.credentials.to_string(),
+        ]);
         for (sev, n) in output::severity_counts(findings) {
-            t.add_row(vec![format!("open findings: {}", sev.as_str()), n.to_string()]);
+            t.add_row(vec![
+                format!("open findings: {}", sev.as_str()),
+                n.to_string(),
+            ]);
         }
         t.add_row(vec!["excepted findings".to_string(), excepted.to_string()]);
-        t.add_row(vec!["ledger".to_string(), format!("{} entries, root {}…", report.checkpoint.tree_size, &report.checkpoint.root_hash[..16])]);
-        t.add_row(vec!["evidence".to_string(), report.out_dir.display().to_string()]);
+        t.add_row(vec![
+            "ledger".to_string(),
+            format!(
+                "{} entries, root {}…",
+                report.checkpoint.tree_size,
+                &report.checkpoint.root_hash[..16]
+            ),
+        ]);
+        t.add_row(vec![
+            "evidence".to_string(),
+            report.out_dir.display().to_string(),
+        ]);
         println!("{t}");
     }
     Ok(output::fail_code(&report.assessment.findings, a.fail_on))

@@ -15,7 +15,10 @@ pub fn open(g: &Global) -> Result<Context, Failure> {
         code: crate::exit::INPUT,
         error: anyhow::anyhow!("--now / CASTELLAN_NOW: {e}"),
     })?;
-    let data_dir = g.data_dir.clone().unwrap_or_else(|| default_data_dir(&g.db));
+    let data_dir = g
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| default_data_dir(&g.db));
     Ok(Context::open(&g.db, &data_dir, clock)?)
 }
 
@@ -64,15 +67,25 @@ impl Progress for Bar {
 /// A table sized to the terminal.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
     t
 }
 
 /// Exit code for `--fail-on`: 1 when an open finding is at or above the severity.
 pub fn fail_code(findings: &[Finding], fail_on: Option<crate::args::FailOn>) -> u8 {
-    let Some(min) = fail_on.map(|f| f.severity()) else { return crate::exit::OK };
-    let hit = findings.iter().any(|f| f.status == FindingStatus::Open && f.severity >= min);
-    if hit { crate::exit::FINDINGS } else { crate::exit::OK }
+    let Some(min) = fail_on.map(|f| f.severity()) else {
+        return crate::exit::OK;
+    };
+    let hit = findings
+        .iter()
+        .any(|f| f.status == FindingStatus::Open && f.severity >= min);
+    if hit {
+        crate::exit::FINDINGS
+    } else {
+        crate::exit::OK
+    }
 }
 
 /// Open findings per severity, highest first.
@@ -80,6 +93,14 @@ pub fn severity_counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
     Severity::ALL
         .iter()
         .rev()
-        .map(|s| (*s, findings.iter().filter(|f| f.status == FindingStatus::Open && f.severity == *s).count()))
+        .map(|s| {
+            (
+                *s,
+                findings
+                    .iter()
+                    .filter(|f| f.status == FindingStatus::Open && f.severity == *s)
+                    .count(),
+            )
+        })
         .collect()
 }

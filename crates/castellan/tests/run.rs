@@ -16,7 +16,12 @@ fn run_on_example_estate_writes_evidence_and_verifies() {
         .stdout(predicate::str::contains("identities"))
         .stdout(predicate::str::contains("ledger"));
     let out = dir.path().join("castellan-out");
-    for f in ["summary.json", "inventory.json", "findings.json", "report.html"] {
+    for f in [
+        "summary.json",
+        "inventory.json",
+        "findings.json",
+        "report.html",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let summary = read_json(&out.join("summary.json"));
@@ -35,7 +40,10 @@ fn run_on_example_estate_writes_evidence_and_verifies() {
 fn every_planted_problem_is_found() {
     let dir = tempfile::tempdir().expect("tmp");
     estate_in(dir.path());
-    castellan(dir.path()).args(["run", "estate", "--now", NOW, "-q"]).assert().success();
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .success();
     let out = castellan(dir.path())
         .args(["findings", "list", "--status", "all", "--json"])
         .assert()
@@ -45,21 +53,57 @@ fn every_planted_problem_is_found() {
         .as_array()
         .expect("array")
         .iter()
-        .map(|f| (f["id"].as_str().expect("id").to_string(), f["status"].as_str().expect("status").to_string()))
+        .map(|f| {
+            (
+                f["id"].as_str().expect("id").to_string(),
+                f["status"].as_str().expect("status").to_string(),
+            )
+        })
         .collect();
     let has = |id: &str, status: &str| ids.iter().any(|(i, s)| i == id && s == status);
     let p = "aws:123456789012:user";
-    assert!(has(&format!("NHI-GOV-002@{p}/monitoring-probe"), "open"), "{ids:?}");
-    assert!(has(&format!("NHI-GOV-002@{p}/svc-tracking"), "open"), "{ids:?}");
-    assert!(has(&format!("NHI-GOV-005@{p}/terraform-prod/access-key-1"), "open"));
-    assert!(!ids.iter().any(|(i, _)| i.contains("terraform-prod/access-key-2")), "inactive key judged");
-    assert!(has(&format!("NHI-GOV-005@{p}/legacy-batch/access-key-1"), "excepted"));
-    assert!(has(&format!("NHI-GOV-007@{p}/report-exporter/access-key-1"), "open"));
-    assert!(has(&format!("NHI-GOV-007@{p}/old-import-job/access-key-1"), "open"));
-    assert!(!ids.iter().any(|(i, _)| i.contains("queue-worker")), "fresh unused key flagged");
+    assert!(
+        has(&format!("NHI-GOV-002@{p}/monitoring-probe"), "open"),
+        "{ids:?}"
+    );
+    assert!(
+        has(&format!("NHI-GOV-002@{p}/svc-tracking"), "open"),
+        "{ids:?}"
+    );
+    assert!(has(
+        &format!("NHI-GOV-005@{p}/terraform-prod/access-key-1"),
+        "open"
+    ));
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i.contains("terraform-prod/access-key-2")),
+        "inactive key judged"
+    );
+    assert!(has(
+        &format!("NHI-GOV-005@{p}/legacy-batch/access-key-1"),
+        "excepted"
+    ));
+    assert!(has(
+        &format!("NHI-GOV-007@{p}/report-exporter/access-key-1"),
+        "open"
+    ));
+    assert!(has(
+        &format!("NHI-GOV-007@{p}/old-import-job/access-key-1"),
+        "open"
+    ));
+    assert!(
+        !ids.iter().any(|(i, _)| i.contains("queue-worker")),
+        "fresh unused key flagged"
+    );
     assert!(has(&format!("NHI-GOV-009@{p}/vendor-globex-etl"), "open"));
-    assert!(!ids.iter().any(|(i, _)| i.starts_with("NHI-GOV-009") && i.contains("vendor-acme")));
-    assert!(has("NHI-GOV-007@aws:210987654321:user/experiment-bot/access-key-1", "open"));
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i.starts_with("NHI-GOV-009") && i.contains("vendor-acme"))
+    );
+    assert!(has(
+        "NHI-GOV-007@aws:210987654321:user/experiment-bot/access-key-1",
+        "open"
+    ));
 }
 
 fn strip_volatile(mut v: serde_json::Value) -> serde_json::Value {
@@ -81,7 +125,10 @@ fn strip_volatile(mut v: serde_json::Value) -> serde_json::Value {
 fn running_twice_leaves_the_inventory_unchanged() {
     let dir = tempfile::tempdir().expect("tmp");
     estate_in(dir.path());
-    castellan(dir.path()).args(["run", "estate", "--now", NOW, "-q"]).assert().success();
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .success();
     let first = read_json(&dir.path().join("castellan-out/inventory.json"));
     let findings1 = read_json(&dir.path().join("castellan-out/findings.json"));
     castellan(dir.path())
@@ -89,7 +136,10 @@ fn running_twice_leaves_the_inventory_unchanged() {
         .assert()
         .success();
     let second = read_json(&dir.path().join("castellan-out/inventory.json"));
-    assert!(strip_volatile(first.clone()) == strip_volatile(second.clone()), "inventory changed between runs");
+    assert!(
+        strip_volatile(first.clone()) == strip_volatile(second.clone()),
+        "inventory changed between runs"
+    );
     // only last_seen moved
     let a = &first["identities"][0]["provenance"];
     let b = &second["identities"][0]["provenance"];
@@ -97,14 +147,20 @@ fn running_twice_leaves_the_inventory_unchanged() {
     assert_ne!(a["last_seen"], b["last_seen"]);
     // the ledger recorded no inventory change the second time
     let findings2 = read_json(&dir.path().join("castellan-out/findings.json"));
-    assert_eq!(findings1["findings"].as_array().map(Vec::len), findings2["findings"].as_array().map(Vec::len));
+    assert_eq!(
+        findings1["findings"].as_array().map(Vec::len),
+        findings2["findings"].as_array().map(Vec::len)
+    );
     let summary = read_json(&dir.path().join("castellan-out/summary.json"));
     for imp in summary["imports"].as_array().expect("imports") {
         assert_eq!(imp["added"], 0, "{imp}");
         assert_eq!(imp["changed"], 0, "{imp}");
         assert_eq!(imp["gone"], 0, "{imp}");
     }
-    castellan(dir.path()).args(["ledger", "verify"]).assert().success();
+    castellan(dir.path())
+        .args(["ledger", "verify"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -112,7 +168,10 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
     let dir = tempfile::tempdir().expect("tmp");
     let estate = estate_in(dir.path());
     std::fs::remove_file(estate.join("castellan.yaml")).expect("rm");
-    castellan(dir.path()).args(["run", "estate", "--now", NOW, "-q"]).assert().success();
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .success();
     let inv = read_json(&dir.path().join("castellan-out/inventory.json"));
     let items = inv["identities"].as_array().expect("items");
     assert_eq!(items.len(), 21);
@@ -130,39 +189,95 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
 fn inventory_json_has_the_documented_fields() {
     let dir = tempfile::tempdir().expect("tmp");
     estate_in(dir.path());
-    castellan(dir.path()).args(["run", "estate", "--now", NOW, "-q"]).assert().success();
-    let out = castellan(dir.path()).args(["inventory", "list", "--json"]).assert().success();
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .success();
+    let out = castellan(dir.path())
+        .args(["inventory", "list", "--json"])
+        .assert()
+        .success();
     let items = json(&out.get_output().stdout);
     let items = items.as_array().expect("array");
     assert_eq!(items.len(), 21);
     for it in items {
-        for k in ["id", "kind", "source", "name", "owner", "custodian", "service", "supplier", "status", "credentials"] {
+        for k in [
+            "id",
+            "kind",
+            "source",
+            "name",
+            "owner",
+            "custodian",
+            "service",
+            "supplier",
+            "status",
+            "credentials",
+        ] {
             assert!(it.get(k).is_some(), "missing {k} in {it}");
         }
         for c in it["credentials"].as_array().expect("creds") {
-            for k in ["id", "kind", "status", "created_at", "last_rotated_at", "last_used_at", "expires_at", "fingerprint"] {
+            for k in [
+                "id",
+                "kind",
+                "status",
+                "created_at",
+                "last_rotated_at",
+                "last_used_at",
+                "expires_at",
+                "fingerprint",
+            ] {
                 assert!(c.get(k).is_some(), "missing {k} in {c}");
             }
-            for k in ["created_at", "last_rotated_at", "last_used_at", "expires_at"] {
+            for k in [
+                "created_at",
+                "last_rotated_at",
+                "last_used_at",
+                "expires_at",
+            ] {
                 let v = &c[k];
-                assert!(v.is_null() || v.as_str().is_some_and(|s| s.ends_with('Z') && s.len() == 20), "{k} = {v}");
+                assert!(
+                    v.is_null()
+                        || v.as_str()
+                            .is_some_and(|s| s.ends_with('Z') && s.len() == 20),
+                    "{k} = {v}"
+                );
             }
         }
     }
     let text = serde_json::to_string(items).expect("json");
     for sentinel in ["N/A", "no_information", "not_supported"] {
-        assert!(!text.contains(&format!("\"{sentinel}\"")), "sentinel {sentinel} leaked into the inventory");
+        assert!(
+            !text.contains(&format!("\"{sentinel}\"")),
+            "sentinel {sentinel} leaked into the inventory"
+        );
     }
-    let ci = items.iter().find(|i| i["name"] == "ci-deployer").expect("ci-deployer");
+    let ci = items
+        .iter()
+        .find(|i| i["name"] == "ci-deployer")
+        .expect("ci-deployer");
     assert_eq!(ci["owner"], "anna.schmidt@nordwind.example");
     let out = castellan(dir.path())
-        .args(["inventory", "show", "aws:123456789012:user/vendor-globex-etl", "--json"])
+        .args([
+            "inventory",
+            "show",
+            "aws:123456789012:user/vendor-globex-etl",
+            "--json",
+        ])
         .assert()
         .success();
     let shown = json(&out.get_output().stdout);
     assert_eq!(shown["supplier"], "globex");
-    assert!(shown["findings"].as_array().expect("findings").iter().any(|f| f["control"] == "NHI-GOV-009"));
-    castellan(dir.path()).args(["inventory", "show", "nope"]).assert().code(2);
+    assert!(
+        shown["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["control"] == "NHI-GOV-009")
+    );
+    castellan(dir.path())
+        .args(["inventory", "show", "nope"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -174,7 +289,10 @@ fn global_flags_work_before_and_after_the_verb() {
         .assert()
         .success()
         .stdout(predicate::str::is_empty());
-    let out = castellan(dir.path()).args(["findings", "list", "--db", "x.db", "--json"]).assert().success();
+    let out = castellan(dir.path())
+        .args(["findings", "list", "--db", "x.db", "--json"])
+        .assert()
+        .success();
     assert!(json(&out.get_output().stdout).is_array());
     castellan(dir.path())
         .env("CASTELLAN_NOW", NOW)
@@ -188,16 +306,30 @@ fn global_flags_work_before_and_after_the_verb() {
 fn fail_on_sets_exit_code_one() {
     let dir = tempfile::tempdir().expect("tmp");
     estate_in(dir.path());
-    castellan(dir.path()).args(["run", "estate", "--now", NOW, "--fail-on", "high", "-q"]).assert().code(1);
-    castellan(dir.path()).args(["assess", "--now", NOW, "--fail-on", "critical", "-q"]).assert().code(0);
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "--fail-on", "high", "-q"])
+        .assert()
+        .code(1);
+    castellan(dir.path())
+        .args(["assess", "--now", NOW, "--fail-on", "critical", "-q"])
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn usage_errors_exit_two() {
     let dir = tempfile::tempdir().expect("tmp");
     castellan(dir.path()).args(["run"]).assert().code(2);
-    castellan(dir.path()).args(["run", "no-such-folder"]).assert().code(2).stderr(predicate::str::contains("no-such-folder"));
-    castellan(dir.path()).args(["assess", "--now", "yesterday"]).assert().code(2).stderr(predicate::str::contains("RFC 3339"));
+    castellan(dir.path())
+        .args(["run", "no-such-folder"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no-such-folder"));
+    castellan(dir.path())
+        .args(["assess", "--now", "yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RFC 3339"));
     castellan(dir.path()).args(["frobnicate"]).assert().code(2);
 }
 
@@ -205,7 +337,10 @@ fn usage_errors_exit_two() {
 fn evidence_snapshots() {
     let dir = tempfile::tempdir().expect("tmp");
     estate_in(dir.path());
-    castellan(dir.path()).args(["run", "estate", "--now", NOW, "-q"]).assert().success();
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .success();
     let out = dir.path().join("castellan-out");
     let mut findings = read_json(&out.join("findings.json"));
     insta::assert_json_snapshot!("findings", findings.take());

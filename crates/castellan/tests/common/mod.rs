@@ -8,7 +8,10 @@ use assert_cmd::Command;
 pub const NOW: &str = "2026-12-01T09:00:00Z";
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// A `castellan` command running in `dir`, isolated from the caller's environment.
@@ -79,13 +82,23 @@ pub fn fresh_pg_database(tag: &str) -> Option<String> {
             std::env::var("CASTELLAN_REQUIRE_PG").is_err(),
             "CASTELLAN_REQUIRE_PG is set but CASTELLAN_TEST_PG_URL is not"
         );
-        eprintln!("skipping PostgreSQL half of the test: CASTELLAN_TEST_PG_URL is not set (scripts/test.sh sets it)");
+        eprintln!(
+            "skipping PostgreSQL half of the test: CASTELLAN_TEST_PG_URL is not set (scripts/test.sh sets it)"
+        );
         return None;
     };
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to test PostgreSQL");
+    let mut client =
+        postgres::Client::connect(&admin, postgres::NoTls).expect("connect to test PostgreSQL");
     let name = format!("castellan_{tag}_{}", std::process::id());
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("drop");
-    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create");
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("url with database");
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drop");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("url with database");
     Some(format!("{base}/{name}"))
 }
