@@ -416,12 +416,12 @@ mod tests {
             let mut bytes = entries[i].body.clone().into_bytes();
             let j = byte % bytes.len();
             bytes[j] = if bytes[j] == b'a' { b'b' } else { b'a' };
-            if let Ok(s) = String::from_utf8(bytes) {
-                if s != entries[i].body {
-                    entries[i].body = s;
-                    let chain = hex::encode(head.chain);
-                    proptest::prop_assert!(run(&key, vec![cp], &entries, Some((n, &chain))).is_err());
-                }
+            if let Ok(s) = String::from_utf8(bytes)
+                && s != entries[i].body
+            {
+                entries[i].body = s;
+                let chain = hex::encode(head.chain);
+                proptest::prop_assert!(run(&key, vec![cp], &entries, Some((n, &chain))).is_err());
             }
         }
     }
