@@ -1,7 +1,6 @@
 //! Replays stored entries and names the first thing that is wrong.
 
 use ed25519_dalek::VerifyingKey;
-use serde::Deserialize;
 
 use crate::{Checkpoint, CheckpointError, Frontier, GENESIS, Hash, chain_hash, leaf_hash};
 
@@ -105,13 +104,21 @@ pub struct VerifyReport {
     pub chain_head: String,
 }
 
-#[derive(Deserialize)]
-struct Probe {
-    seq: u64,
-    #[allow(dead_code)]
-    kind: serde::de::IgnoredAny,
-    #[allow(dead_code)]
-    ts: serde::de::IgnoredAny,
+/// The `seq` an entry's canonical body claims. In RFC 8785 form the top-level keys are sorted
+/// (`data`, `kind`, `seq`, `subject`, `ts`) and only strings follow `seq`, in which a quote is
+/// always escaped, so the last `,"seq":` is the top-level one. Cheaper than a JSON parse, which
+/// matters when verifying 10⁸ entries.
+fn body_seq(body: &str) -> Option<u64> {
+    if !body.starts_with('{') || !body.ends_with('}') {
+        return None;
+    }
+    let at = body.rfind(",\"seq\":")? + 7;
+    let digits: &str = &body[at..];
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 || !digits[end..].starts_with(",\"subject\":") {
+        return None;
+    }
+    digits[..end].parse().ok()
 }
 
 /// Streaming verifier: [`Verifier::feed`] every stored entry in seq order, then
@@ -166,14 +173,14 @@ impl Verifier {
         if !hex_eq(&chain, hash_hex) {
             return Err(VerifyError::Edited { seq });
         }
-        let probe: Probe = serde_json::from_str(body).map_err(|e| VerifyError::Malformed {
+        let claimed = body_seq(body).ok_or_else(|| VerifyError::Malformed {
             seq,
-            reason: e.to_string(),
+            reason: "not a canonical ledger event (no top-level `seq`)".into(),
         })?;
-        if probe.seq != seq {
+        if claimed != seq {
             return Err(VerifyError::OutOfOrder {
                 expected: seq,
-                found: probe.seq,
+                found: claimed,
             });
         }
         self.frontier.push(leaf_hash(body.as_bytes()));
@@ -405,6 +412,17 @@ mod tests {
             matches!(e, VerifyError::CheckpointMismatch { tree_size: 5, .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn body_seq_reads_the_top_level_seq_only() {
+        let mut head = Head::default();
+        let e = head
+            .append("t", "k", "s", json!({ "seq": 99, "subject": "x", "nested": { "seq": 7 } }))
+            .expect("append");
+        assert_eq!(body_seq(&e.body), Some(0));
+        assert_eq!(body_seq("{\"data\":1}"), None);
+        assert_eq!(body_seq("not json"), None);
     }
 
     proptest::proptest! {

@@ -180,7 +180,7 @@ pub(crate) fn import_file(
 ) -> Result<ImportReport, PipelineError> {
     let display = path.display().to_string();
     progress.message(&format!("importing {display}"));
-    let before = snapshot(tx);
+    let before = snapshot(tx)?;
     let (report, scopes) = match kind {
         SourceKind::Governance => {
             let bytes = read_all(path, MAX_GOVERNANCE_BYTES, "a governance file")?;
@@ -260,7 +260,7 @@ pub(crate) fn import_file(
     for scope in &scopes {
         report.gone += tx.sweep_gone(report.run, scope)?;
     }
-    let after = snapshot(tx);
+    let after = snapshot(tx)?;
     report.added = after.0 - before.0;
     report.changed = after.1 - before.1;
     report.unchanged = after.2 - before.2;
@@ -281,9 +281,9 @@ pub(crate) fn import_file(
     Ok(report)
 }
 
-fn snapshot(tx: &mut Tx<'_>) -> (u64, u64, u64) {
-    let s = tx.summary();
-    (s.added, s.changed, s.unchanged)
+fn snapshot(tx: &mut Tx<'_>) -> Result<(u64, u64, u64), PipelineError> {
+    let s = tx.summary()?;
+    Ok((s.added, s.changed, s.unchanged))
 }
 
 fn import_rows<R: std::io::BufRead>(
@@ -390,9 +390,9 @@ pub(crate) fn load_governance(
 
 /// Re-attributes every present identity from the stored governance; returns how many changed.
 pub(crate) fn attribute_all(tx: &mut Tx<'_>) -> Result<u64, PipelineError> {
-    let gov = load_governance(tx.store())?;
+    let gov = load_governance(tx.store()?)?;
     let attributor = governance::Attributor::new(&gov);
-    let identities = tx.store().identities()?;
+    let identities = tx.store()?.identities()?;
     let mut changed = 0;
     for si in identities {
         if si.provenance.gone_at.is_some() {

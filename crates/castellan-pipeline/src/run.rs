@@ -54,7 +54,7 @@ fn entities<T: serde::de::DeserializeOwned>(
     tx: &mut Tx<'_>,
     kind: &str,
 ) -> Result<Vec<T>, PipelineError> {
-    tx.store()
+    tx.store()?
         .entities(kind)?
         .into_iter()
         .map(|e| {
@@ -77,7 +77,7 @@ pub(crate) fn assess_in_tx(
     progress.message("assessing controls");
     let catalogue = catalogue()?;
     let attribution_changes = attribute_all(tx)?;
-    let gov = load_governance(tx.store())?;
+    let gov = load_governance(tx.store()?)?;
     let mut thresholds = Thresholds::from_catalogue(&catalogue);
     if let Some(v) = gov.thresholds.rotation_max_age_days {
         thresholds.rotation_max_age_days = v;
@@ -87,7 +87,7 @@ pub(crate) fn assess_in_tx(
     }
 
     let mut creds: BTreeMap<String, Vec<castellan_model::Credential>> = BTreeMap::new();
-    for c in tx.store().credentials()? {
+    for c in tx.store()?.credentials()? {
         if c.provenance.gone_at.is_some() {
             continue;
         }
@@ -96,7 +96,7 @@ pub(crate) fn assess_in_tx(
         }
     }
     let identities: Vec<IdentityView> = tx
-        .store()
+        .store()?
         .identities()?
         .into_iter()
         .filter(|s| s.provenance.gone_at.is_none())

@@ -107,12 +107,55 @@ pub enum Engine {
     Postgres,
 }
 
+/// A borrowed SQL value, for streaming reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ValRef<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a> ValRef<'a> {
+    pub(crate) fn int(self) -> Option<i64> {
+        match self {
+            ValRef::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+    pub(crate) fn text(self) -> Option<&'a str> {
+        match self {
+            ValRef::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) enum Conn {
-    Sqlite(rusqlite::Connection),
+    Sqlite {
+        conn: rusqlite::Connection,
+        /// `$N` SQL → `?N` SQL, memoised (hot statements run millions of times).
+        translated: HashMap<String, String>,
+    },
     Postgres {
         client: Box<postgres::Client>,
         statements: HashMap<String, postgres::Statement>,
     },
+}
+
+/// One statement in both dialects, translated once.
+#[derive(Debug, Clone)]
+pub(crate) struct Dual {
+    pub(crate) pg: String,
+    pub(crate) sqlite: String,
+}
+
+impl Dual {
+    pub(crate) fn new(pg: String) -> Dual {
+        Dual {
+            sqlite: sqlite_sql(&pg),
+            pg,
+        }
+    }
 }
 
 /// `$1` → `?1` for SQLite (whose `$name` parameters would be numbered by first appearance).
@@ -132,14 +175,14 @@ fn sqlite_sql(sql: &str) -> String {
 impl Conn {
     pub(crate) fn engine(&self) -> Engine {
         match self {
-            Conn::Sqlite(_) => Engine::Sqlite,
+            Conn::Sqlite { .. } => Engine::Sqlite,
             Conn::Postgres { .. } => Engine::Postgres,
         }
     }
 
     pub(crate) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
-            Conn::Sqlite(c) => c.execute_batch(sql).map_err(StoreError::sqlite),
+            Conn::Sqlite { conn, .. } => conn.execute_batch(sql).map_err(StoreError::sqlite),
             Conn::Postgres { client, .. } => {
                 client.batch_execute(sql).map_err(StoreError::postgres)
             }
@@ -148,9 +191,9 @@ impl Conn {
 
     pub(crate) fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
         match self {
-            Conn::Sqlite(c) => {
-                let mut stmt = c
-                    .prepare_cached(&sqlite_sql(sql))
+            Conn::Sqlite { conn, translated } => {
+                let mut stmt = conn
+                    .prepare_cached(memo(translated, sql))
                     .map_err(StoreError::sqlite)?;
                 let n = stmt
                     .execute(rusqlite::params_from_iter(params.iter()))
@@ -170,9 +213,9 @@ impl Conn {
 
     pub(crate) fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
         match self {
-            Conn::Sqlite(c) => {
-                let mut stmt = c
-                    .prepare_cached(&sqlite_sql(sql))
+            Conn::Sqlite { conn, translated } => {
+                let mut stmt = conn
+                    .prepare_cached(memo(translated, sql))
                     .map_err(StoreError::sqlite)?;
                 let ncols = stmt.column_count();
                 let mut rows = stmt
@@ -231,6 +274,98 @@ impl Conn {
                     out.push(vals);
                 }
                 Ok(out)
+            }
+        }
+    }
+}
+
+fn memo<'m>(translated: &'m mut HashMap<String, String>, sql: &str) -> &'m str {
+    if !translated.contains_key(sql) {
+        translated.insert(sql.to_string(), sqlite_sql(sql));
+    }
+    translated.get(sql).map_or("", String::as_str)
+}
+
+impl Conn {
+    /// Executes a pre-translated statement.
+    pub(crate) fn exec_dual(&mut self, sql: &Dual, params: &[Val]) -> Result<u64, StoreError> {
+        match self {
+            Conn::Sqlite { conn, .. } => {
+                let mut stmt = conn.prepare_cached(&sql.sqlite).map_err(StoreError::sqlite)?;
+                let n = stmt
+                    .execute(rusqlite::params_from_iter(params.iter()))
+                    .map_err(StoreError::sqlite)?;
+                Ok(n as u64)
+            }
+            Conn::Postgres { .. } => self.exec(&sql.pg, params),
+        }
+    }
+
+    /// Runs a pre-translated statement that returns one text column (e.g. `RETURNING id`).
+    pub(crate) fn query_texts_dual(&mut self, sql: &Dual, params: &[Val]) -> Result<Vec<String>, StoreError> {
+        match self {
+            Conn::Sqlite { conn, .. } => {
+                let mut stmt = conn.prepare_cached(&sql.sqlite).map_err(StoreError::sqlite)?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params.iter()))
+                    .map_err(StoreError::sqlite)?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().map_err(StoreError::sqlite)? {
+                    out.push(row.get::<_, String>(0).map_err(StoreError::sqlite)?);
+                }
+                Ok(out)
+            }
+            Conn::Postgres { .. } => Ok(self
+                .query(&sql.pg, params)?
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+                .collect()),
+        }
+    }
+
+    /// Streams the rows of a query to `f` without materialising them (SQLite borrows the text;
+    /// PostgreSQL fetches the rows first).
+    pub(crate) fn query_each<E: From<StoreError>>(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&[ValRef<'_>]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self {
+            Conn::Sqlite { conn, translated } => {
+                let mut stmt = conn.prepare_cached(memo(translated, sql)).map_err(StoreError::sqlite)?;
+                let ncols = stmt.column_count();
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params.iter()))
+                    .map_err(StoreError::sqlite)?;
+                while let Some(row) = rows.next().map_err(StoreError::sqlite)? {
+                    let mut vals = Vec::with_capacity(ncols);
+                    for i in 0..ncols {
+                        use rusqlite::types::ValueRef as V;
+                        vals.push(match row.get_ref(i).map_err(StoreError::sqlite)? {
+                            V::Null => ValRef::Null,
+                            V::Integer(i) => ValRef::Int(i),
+                            V::Real(f) => ValRef::Int(f as i64),
+                            V::Text(t) | V::Blob(t) => ValRef::Text(std::str::from_utf8(t).unwrap_or("")),
+                        });
+                    }
+                    f(&vals)?;
+                }
+                Ok(())
+            }
+            Conn::Postgres { .. } => {
+                for row in self.query(sql, params)? {
+                    let vals: Vec<ValRef<'_>> = row
+                        .iter()
+                        .map(|v| match v {
+                            Val::Null => ValRef::Null,
+                            Val::Int(i) => ValRef::Int(*i),
+                            Val::Text(s) => ValRef::Text(s),
+                        })
+                        .collect();
+                    f(&vals)?;
+                }
+                Ok(())
             }
         }
     }

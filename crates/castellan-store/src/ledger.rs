@@ -98,20 +98,22 @@ impl Store {
     ) -> Result<(), E> {
         let mut from: i64 = -1;
         loop {
-            let rows = self.conn.query(
+            let mut n = 0i64;
+            let mut last = from;
+            self.conn.query_each(
                 "SELECT seq, body, hash FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2",
                 &[Val::Int(from), Val::Int(PAGE)],
+                &mut |row| {
+                    let seq = row.first().and_then(|v| v.int()).unwrap_or(-1);
+                    let body = row.get(1).and_then(|v| v.text()).unwrap_or_default();
+                    let hash = row.get(2).and_then(|v| v.text()).unwrap_or_default();
+                    n += 1;
+                    last = seq;
+                    f(seq.max(0) as u64, body, hash)
+                },
             )?;
-            let n = rows.len();
-            for row in rows {
-                let mut it = row.into_iter();
-                let seq = it.next().and_then(|v| v.as_int()).unwrap_or(-1);
-                let body = it.next().and_then(Val::into_text).unwrap_or_default();
-                let hash = it.next().and_then(Val::into_text).unwrap_or_default();
-                f(seq.max(0) as u64, &body, &hash)?;
-                from = seq;
-            }
-            if (n as i64) < PAGE {
+            from = last;
+            if n < PAGE {
                 return Ok(());
             }
         }

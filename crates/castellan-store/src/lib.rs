@@ -166,9 +166,12 @@ impl Store {
             let c = rusqlite::Connection::open(path).map_err(|e| open_err(e.to_string()))?;
             c.busy_timeout(std::time::Duration::from_secs(10))
                 .map_err(|e| open_err(e.to_string()))?;
-            let mut conn = Conn::Sqlite(c);
+            let mut conn = Conn::Sqlite {
+                conn: c,
+                translated: Default::default(),
+            };
             conn.batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;",
             )
             .map_err(|e| open_err(format!("{e} (is it a SQLite database?)")))?;
             conn

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::backend::Engine;
+use crate::backend::{Dual, Engine};
 use crate::{Store, StoreError, Val};
 
 /// What an upsert did.
@@ -65,34 +65,18 @@ struct Table {
     name: &'static str,
     /// Columns written from the record (the first is `id`), excluding provenance.
     cols: &'static [&'static str],
-    insert: String,
-    update: String,
-    touch: String,
+    /// Multi-row insert of [`BATCH`] rows, returning the ids actually inserted.
+    insert_batch: Dual,
+    update: Dual,
+    touch_same: Dual,
 }
+
+/// Rows per multi-row insert (well under both engines' parameter limits).
+const BATCH: usize = 64;
 
 impl Table {
     fn new(name: &'static str, cols: &'static [&'static str]) -> Table {
         let n = cols.len();
-        let all: Vec<String> = cols
-            .iter()
-            .map(|c| c.to_string())
-            .chain(
-                [
-                    "content_hash",
-                    "first_seen",
-                    "last_seen",
-                    "first_run",
-                    "last_run",
-                ]
-                .map(String::from),
-            )
-            .collect();
-        let ph: Vec<String> = (1..=n + 5).map(|i| format!("${i}")).collect();
-        let insert = format!(
-            "INSERT INTO {name} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
-            all.join(", "),
-            ph.join(", ")
-        );
         // update parameters: $1..$n the columns, then hash, last_seen, last_run
         let sets: Vec<String> = cols
             .iter()
@@ -107,15 +91,38 @@ impl Table {
             ls = n + 2,
             lr = n + 3,
         );
-        let touch = format!("UPDATE {name} SET last_seen = $2, last_run = $3 WHERE id = $1");
+        let touch_same = format!(
+            "UPDATE {name} SET last_seen = $2, last_run = $3 WHERE id = $1 AND content_hash = $4 AND gone_at IS NULL"
+        );
         Table {
             name,
             cols,
-            insert,
-            update,
-            touch,
+            insert_batch: Dual::new(insert_sql(name, cols, BATCH)),
+            update: Dual::new(update),
+            touch_same: Dual::new(touch_same),
         }
     }
+}
+
+/// `INSERT INTO t (cols…, provenance…) VALUES (…), (…) ON CONFLICT (id) DO NOTHING RETURNING id`.
+fn insert_sql(name: &str, cols: &[&str], rows: usize) -> String {
+    let all: Vec<&str> = cols
+        .iter()
+        .copied()
+        .chain(["content_hash", "first_seen", "last_seen", "first_run", "last_run"])
+        .collect();
+    let width = all.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let ph: Vec<String> = (1..=width).map(|i| format!("${}", r * width + i)).collect();
+            format!("({})", ph.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {name} ({}) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+        all.join(", "),
+        tuples.join(", ")
+    )
 }
 
 const IDENTITY_COLS: &[&str] = &[
@@ -198,6 +205,9 @@ pub struct Tx<'s> {
     head: Head,
     now: String,
     pending: BTreeMap<(&'static str, &'static str), Vec<String>>,
+    /// Rows waiting for a multi-row write, per table (identities, credentials).
+    staged: [Vec<Vec<Val>>; 2],
+    staged_run: i64,
     summary: TxSummary,
     done: bool,
 }
@@ -239,6 +249,8 @@ impl Store {
             head,
             now: format_ts(now),
             pending: BTreeMap::new(),
+            staged: [Vec::new(), Vec::new()],
+            staged_run: 0,
             summary: TxSummary::default(),
             done: false,
         })
@@ -247,13 +259,15 @@ impl Store {
 
 impl Tx<'_> {
     /// The store, for reads inside the transaction.
-    pub fn store(&mut self) -> &mut Store {
-        self.store
+    pub fn store(&mut self) -> Result<&mut Store, StoreError> {
+        self.flush()?;
+        Ok(self.store)
     }
 
     /// Counts so far.
-    pub fn summary(&self) -> &TxSummary {
-        &self.summary
+    pub fn summary(&mut self) -> Result<TxSummary, StoreError> {
+        self.flush()?;
+        Ok(self.summary.clone())
     }
 
     /// Records the content hash of a run's input once it is known (streamed inputs).
@@ -272,6 +286,7 @@ impl Tx<'_> {
 
     /// Records the start of an import run and returns its id.
     pub fn start_run(&mut self, source: &str, path: &str, sha256: &str) -> Result<i64, StoreError> {
+        self.flush()?;
         let rows = self
             .store
             .conn
@@ -296,6 +311,7 @@ impl Tx<'_> {
         path: &str,
         summary: Value,
     ) -> Result<(), StoreError> {
+        self.flush()?;
         self.store.conn.exec(
             "UPDATE import_runs SET summary = $2 WHERE id = $1",
             &[Val::Int(run), json_text(&summary).into()],
@@ -307,46 +323,94 @@ impl Tx<'_> {
         self.append("import.run", path, data)
     }
 
-    fn upsert(&mut self, table: &Table, run: i64, vals: Vec<Val>) -> Result<Outcome, StoreError> {
-        debug_assert_eq!(vals.len(), table.cols.len());
+    fn with_provenance(&self, mut vals: Vec<Val>, run: i64) -> Vec<Val> {
         let hash = content_hash(&vals);
-        let id = vals[0].clone();
-        let mut params = vals;
-        params.extend([
-            Val::Text(hash.clone()),
+        vals.extend([
+            Val::Text(hash),
             Val::Text(self.now.clone()),
             Val::Text(self.now.clone()),
             Val::Int(run),
             Val::Int(run),
         ]);
-        let inserted = self.store.conn.exec(&table.insert, &params)? == 1;
-        let changed = !inserted && {
-            params.truncate(table.cols.len());
-            params.extend([Val::Text(hash), Val::Text(self.now.clone()), Val::Int(run)]);
-            self.store.conn.exec(&table.update, &params)? == 1
-        };
-        let outcome = if inserted {
-            Outcome::Added
-        } else if changed {
-            Outcome::Changed
-        } else {
-            self.store.conn.exec(
-                &table.touch,
-                &[id.clone(), Val::Text(self.now.clone()), Val::Int(run)],
-            )?;
-            Outcome::Unchanged
-        };
-        match outcome {
-            Outcome::Added => self.summary.added += 1,
-            Outcome::Changed => self.summary.changed += 1,
-            Outcome::Unchanged => self.summary.unchanged += 1,
+        vals
+    }
+
+    /// Writes rows (each: columns, then hash, first_seen, last_seen, first_run, last_run) with one
+    /// multi-row insert per chunk, then updates the rows that already existed. Returns one
+    /// outcome per row, in order.
+    fn write_rows(&mut self, table: &Table, rows: Vec<Vec<Val>>) -> Result<Vec<Outcome>, StoreError> {
+        let n = table.cols.len();
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Val>> = rows.by_ref().take(BATCH).collect();
+            let ids: Vec<String> = chunk.iter().map(|r| r[0].as_text().unwrap_or_default().to_string()).collect();
+            let width = chunk.first().map_or(0, Vec::len);
+            let params: Vec<Val> = chunk.into_iter().flatten().collect();
+            let inserted: std::collections::HashSet<String> = if params.len() == BATCH * width {
+                self.store.conn.query_texts_dual(&table.insert_batch, &params)?
+            } else {
+                let sql = Dual::new(insert_sql(table.name, table.cols, params.len() / width.max(1)));
+                self.store.conn.query_texts_dual(&sql, &params)?
+            }
+            .into_iter()
+            .collect();
+            for (row, id) in params.chunks(width).zip(ids) {
+                let outcome = if inserted.contains(&id) {
+                    Outcome::Added
+                } else {
+                    // Most re-imported rows are unchanged: try the cheap touch first.
+                    let (hash, last_seen, run) = (row[n].clone(), row[n + 2].clone(), row[n + 4].clone());
+                    let touch = [row[0].clone(), last_seen.clone(), run.clone(), hash.clone()];
+                    if self.store.conn.exec_dual(&table.touch_same, &touch)? == 1 {
+                        Outcome::Unchanged
+                    } else {
+                        let mut params: Vec<Val> = row[..n].to_vec();
+                        params.extend([hash, last_seen, run]);
+                        if self.store.conn.exec_dual(&table.update, &params)? == 1 {
+                            Outcome::Changed
+                        } else {
+                            Outcome::Unchanged
+                        }
+                    }
+                };
+                match outcome {
+                    Outcome::Added => self.summary.added += 1,
+                    Outcome::Changed => self.summary.changed += 1,
+                    Outcome::Unchanged => self.summary.unchanged += 1,
+                }
+                if outcome != Outcome::Unchanged {
+                    self.note(table.name, outcome.event(), id)?;
+                }
+                outcomes.push(outcome);
+            }
         }
-        if outcome != Outcome::Unchanged
-            && let Val::Text(id) = id
-        {
-            self.note(table.name, outcome.event(), id)?;
+        Ok(outcomes)
+    }
+
+    fn stage(&mut self, which: usize, run: i64, vals: Vec<Val>) -> Result<(), StoreError> {
+        if self.staged_run != run {
+            self.flush()?;
         }
-        Ok(outcome)
+        self.staged_run = run;
+        let row = self.with_provenance(vals, run);
+        self.staged[which].push(row);
+        if self.staged[which].len() >= BATCH * 8 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the staged identity and credential rows. Every other operation of the transaction
+    /// flushes first, so nothing ever reads around an unwritten row.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        for which in 0..2 {
+            let rows = std::mem::take(&mut self.staged[which]);
+            if !rows.is_empty() {
+                self.write_rows(&tables()[which], rows)?;
+            }
+        }
+        Ok(())
     }
 
     fn note(
@@ -365,7 +429,7 @@ impl Tx<'_> {
     }
 
     /// Inserts or updates an identity from a source.
-    pub fn upsert_identity(&mut self, run: i64, i: &Identity) -> Result<Outcome, StoreError> {
+    pub fn upsert_identity(&mut self, run: i64, i: &Identity) -> Result<(), StoreError> {
         let vals = vec![
             i.id.clone().into(),
             i.kind.clone().into(),
@@ -380,11 +444,11 @@ impl Tx<'_> {
             json_text(&i.tags).into(),
             json_text(&i.attributes).into(),
         ];
-        self.upsert(&tables()[0], run, vals)
+        self.stage(0, run, vals)
     }
 
     /// Inserts or updates a credential from a source.
-    pub fn upsert_credential(&mut self, run: i64, c: &Credential) -> Result<Outcome, StoreError> {
+    pub fn upsert_credential(&mut self, run: i64, c: &Credential) -> Result<(), StoreError> {
         let vals = vec![
             c.id.clone().into(),
             Val::opt(c.identity_id.clone()),
@@ -402,7 +466,7 @@ impl Tx<'_> {
             Val::opt(c.preview.as_ref().map(|p| p.as_str().to_string())),
             json_text(&c.attributes).into(),
         ];
-        self.upsert(&tables()[1], run, vals)
+        self.stage(1, run, vals)
     }
 
     /// Inserts or updates a governance record (service, person, supplier, contract, exception…).
@@ -425,12 +489,16 @@ impl Tx<'_> {
             name.into(),
             json_text(data).into(),
         ];
-        self.upsert(&tables()[2], run, vals)
+        self.flush()?;
+        let row = self.with_provenance(vals, run);
+        let outcomes = self.write_rows(&tables()[2], vec![row])?;
+        Ok(outcomes.first().copied().unwrap_or(Outcome::Unchanged))
     }
 
     /// Marks every record of `scope` that run `run` did not report as gone (kept, with
     /// `gone_at`, so history survives). Returns how many.
     pub fn sweep_gone(&mut self, run: i64, scope: &str) -> Result<u64, StoreError> {
+        self.flush()?;
         let mut total = 0;
         for table in tables() {
             let rows = self.store.conn.query(
@@ -470,6 +538,7 @@ impl Tx<'_> {
         id: &str,
         a: &Attribution,
     ) -> Result<Option<Attribution>, StoreError> {
+        self.flush()?;
         let rows = self.store.conn.query(
             "SELECT owner, custodian, service, supplier, attributed_via FROM identities WHERE id = $1",
             &[id.into()],
@@ -526,6 +595,7 @@ impl Tx<'_> {
     /// Records a finding from the current evaluation. Status changes are ledger events
     /// (`finding.opened`, `finding.excepted`, `finding.reopened`); re-confirming only moves `last_seen`.
     pub fn upsert_finding(&mut self, f: &Finding) -> Result<FindingChange, StoreError> {
+        self.flush()?;
         let rows = self.store.conn.query(
             "SELECT status FROM findings WHERE id = $1",
             &[f.id.clone().into()],
@@ -596,6 +666,7 @@ impl Tx<'_> {
         &mut self,
         current: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<String>, StoreError> {
+        self.flush()?;
         let rows = self.store.conn.query(
             "SELECT id FROM findings WHERE status <> 'closed' ORDER BY id",
             &[],
@@ -637,6 +708,7 @@ impl Tx<'_> {
 
     /// Flushes pending inventory events, stores the ledger head and commits.
     pub fn commit(mut self) -> Result<TxSummary, StoreError> {
+        self.flush()?;
         let pending = std::mem::take(&mut self.pending);
         for ((table, event), ids) in pending {
             if !ids.is_empty() {

@@ -39,7 +39,6 @@ CREATE TABLE identities (
     supplier     TEXT,
     attributed_via TEXT
 );
-CREATE INDEX identities_scope ON identities (scope, last_run);
 
 CREATE TABLE credentials (
     id              TEXT PRIMARY KEY,
@@ -65,8 +64,7 @@ CREATE TABLE credentials (
     gone_at         TEXT
 );
 CREATE INDEX credentials_identity ON credentials (identity_id);
-CREATE INDEX credentials_scope ON credentials (scope, last_run);
-CREATE INDEX credentials_fingerprint ON credentials (fingerprint);
+CREATE INDEX credentials_fingerprint ON credentials (fingerprint) WHERE fingerprint IS NOT NULL;
 
 -- Governance records (services, people, suppliers, contracts, exceptions, the governance document).
 CREATE TABLE entities (
@@ -84,7 +82,6 @@ CREATE TABLE entities (
     gone_at      TEXT
 );
 CREATE INDEX entities_kind ON entities (kind);
-CREATE INDEX entities_scope ON entities (scope, last_run);
 
 CREATE TABLE findings (
     id         TEXT PRIMARY KEY,
