@@ -114,7 +114,9 @@ fn body_seq(body: &str) -> Option<u64> {
     }
     let at = body.rfind(",\"seq\":")? + 7;
     let digits: &str = &body[at..];
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     if end == 0 || !digits[end..].starts_with(",\"subject\":") {
         return None;
     }
@@ -418,7 +420,12 @@ mod tests {
     fn body_seq_reads_the_top_level_seq_only() {
         let mut head = Head::default();
         let e = head
-            .append("t", "k", "s", json!({ "seq": 99, "subject": "x", "nested": { "seq": 7 } }))
+            .append(
+                "t",
+                "k",
+                "s",
+                json!({ "seq": 99, "subject": "x", "nested": { "seq": 7 } }),
+            )
             .expect("append");
         assert_eq!(body_seq(&e.body), Some(0));
         assert_eq!(body_seq("{\"data\":1}"), None);

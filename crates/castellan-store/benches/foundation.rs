@@ -107,12 +107,18 @@ fn main() {
 
     let start = Instant::now();
     let file = std::fs::File::open(&csv).expect("open");
-    let parsed = aws_credential_report::open_csv("bench.csv", BufReader::with_capacity(1 << 16, file))
+    let mut parsed = 0usize;
+    for row in aws_credential_report::open_csv("bench.csv", BufReader::with_capacity(1 << 16, file))
         .expect("header")
-        .map(|r| r.expect("row"))
-        .count();
+    {
+        let row = row.expect("row");
+        parsed += usize::from(!row.identities.is_empty());
+    }
     let secs = start.elapsed().as_secs_f64();
-    println!("parse only:          {parsed} rows in {secs:.2} s = {:.0} rows/s", parsed as f64 / secs);
+    println!(
+        "parse only:          {parsed} rows in {secs:.2} s = {:.0} rows/s",
+        parsed as f64 / secs
+    );
 
     let db = std::env::var("CASTELLAN_BENCH_PG_URL")
         .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());

@@ -291,7 +291,9 @@ impl Conn {
     pub(crate) fn exec_dual(&mut self, sql: &Dual, params: &[Val]) -> Result<u64, StoreError> {
         match self {
             Conn::Sqlite { conn, .. } => {
-                let mut stmt = conn.prepare_cached(&sql.sqlite).map_err(StoreError::sqlite)?;
+                let mut stmt = conn
+                    .prepare_cached(&sql.sqlite)
+                    .map_err(StoreError::sqlite)?;
                 let n = stmt
                     .execute(rusqlite::params_from_iter(params.iter()))
                     .map_err(StoreError::sqlite)?;
@@ -302,10 +304,16 @@ impl Conn {
     }
 
     /// Runs a pre-translated statement that returns one text column (e.g. `RETURNING id`).
-    pub(crate) fn query_texts_dual(&mut self, sql: &Dual, params: &[Val]) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn query_texts_dual(
+        &mut self,
+        sql: &Dual,
+        params: &[Val],
+    ) -> Result<Vec<String>, StoreError> {
         match self {
             Conn::Sqlite { conn, .. } => {
-                let mut stmt = conn.prepare_cached(&sql.sqlite).map_err(StoreError::sqlite)?;
+                let mut stmt = conn
+                    .prepare_cached(&sql.sqlite)
+                    .map_err(StoreError::sqlite)?;
                 let mut rows = stmt
                     .query(rusqlite::params_from_iter(params.iter()))
                     .map_err(StoreError::sqlite)?;
@@ -333,7 +341,9 @@ impl Conn {
     ) -> Result<(), E> {
         match self {
             Conn::Sqlite { conn, translated } => {
-                let mut stmt = conn.prepare_cached(memo(translated, sql)).map_err(StoreError::sqlite)?;
+                let mut stmt = conn
+                    .prepare_cached(memo(translated, sql))
+                    .map_err(StoreError::sqlite)?;
                 let ncols = stmt.column_count();
                 let mut rows = stmt
                     .query(rusqlite::params_from_iter(params.iter()))
@@ -346,7 +356,9 @@ impl Conn {
                             V::Null => ValRef::Null,
                             V::Integer(i) => ValRef::Int(i),
                             V::Real(f) => ValRef::Int(f as i64),
-                            V::Text(t) | V::Blob(t) => ValRef::Text(std::str::from_utf8(t).unwrap_or("")),
+                            V::Text(t) | V::Blob(t) => {
+                                ValRef::Text(std::str::from_utf8(t).unwrap_or(""))
+                            }
                         });
                     }
                     f(&vals)?;

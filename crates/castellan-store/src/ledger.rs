@@ -17,6 +17,7 @@ pub struct LedgerStatus {
 }
 
 const PAGE: i64 = 20_000;
+const VERIFY_BATCH: usize = 4096;
 
 impl Store {
     pub(crate) fn read_head(&mut self) -> Result<Head, StoreError> {
@@ -148,22 +149,63 @@ impl Store {
                     it.next().and_then(Val::into_text).unwrap_or_default(),
                 )
             });
-        enum Stop {
-            Store(StoreError),
-            Verify(VerifyError),
-        }
-        impl From<StoreError> for Stop {
-            fn from(e: StoreError) -> Stop {
-                Stop::Store(e)
+        // Two stages on two threads: this one reads rows, the other hashes them. Batches keep
+        // the channel cheap; a bounded channel keeps memory flat on 10⁸ entries.
+        // Batches are recycled through a second channel, so the steady state allocates nothing.
+        type Batch = (usize, Vec<(u64, String, String)>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
+        let outcome = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || -> Result<Verifier, VerifyError> {
+                for (len, batch) in rx {
+                    for (seq, body, hash) in &batch[..len] {
+                        verifier.feed(*seq, body, hash)?;
+                    }
+                    let _ = back_tx.send((0, batch));
+                }
+                Ok(verifier)
+            });
+            let mut current: Batch = (0, Vec::with_capacity(VERIFY_BATCH));
+            let mut stopped = false;
+            let read = self.for_each_entry(|seq, body, hash| {
+                if stopped {
+                    return Ok(());
+                }
+                let (len, rows) = &mut current;
+                if *len < rows.len() {
+                    let slot = &mut rows[*len];
+                    slot.0 = seq;
+                    slot.1.clear();
+                    slot.1.push_str(body);
+                    slot.2.clear();
+                    slot.2.push_str(hash);
+                } else {
+                    rows.push((seq, body.to_string(), hash.to_string()));
+                }
+                *len += 1;
+                if *len == VERIFY_BATCH {
+                    let next = back_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| (0, Vec::with_capacity(VERIFY_BATCH)));
+                    let full = std::mem::replace(&mut current, next);
+                    // A closed channel means the verifier already found a problem.
+                    stopped = tx.send(full).is_err();
+                }
+                Ok::<(), StoreError>(())
+            });
+            if current.0 > 0 && !stopped {
+                let _ = tx.send(current);
             }
-        }
-        let walked = self
-            .for_each_entry(|seq, body, hash| verifier.feed(seq, body, hash).map_err(Stop::Verify));
-        match walked {
-            Ok(()) => {}
-            Err(Stop::Store(e)) => return Err(e),
-            Err(Stop::Verify(e)) => return Ok(Err(e)),
-        }
+            drop(tx);
+            let verified = worker
+                .join()
+                .map_err(|_| StoreError::corrupt("ledger", "verifier thread panicked"))?;
+            read.map(|()| verified)
+        })?;
+        let verifier = match outcome {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
         Ok(verifier.finish(head.as_ref().map(|(s, c)| (*s, c.as_str()))))
     }
 }

@@ -171,7 +171,7 @@ impl Store {
                 translated: Default::default(),
             };
             conn.batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;",
+                "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;",
             )
             .map_err(|e| open_err(format!("{e} (is it a SQLite database?)")))?;
             conn
@@ -213,6 +213,19 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Two processes opening a fresh PostgreSQL database at once must not both migrate it.
+        if self.conn.engine() == Engine::Postgres {
+            self.conn
+                .query("SELECT pg_advisory_lock(7418870463)::text", &[])?;
+            let result = self.migrate_locked();
+            self.conn
+                .query("SELECT pg_advisory_unlock(7418870463)::text", &[])?;
+            return result;
+        }
+        self.migrate_locked()
+    }
+
+    fn migrate_locked(&mut self) -> Result<(), StoreError> {
         let exists = match self.conn.engine() {
             Engine::Sqlite => !self
                 .conn

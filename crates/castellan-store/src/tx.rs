@@ -109,7 +109,13 @@ fn insert_sql(name: &str, cols: &[&str], rows: usize) -> String {
     let all: Vec<&str> = cols
         .iter()
         .copied()
-        .chain(["content_hash", "first_seen", "last_seen", "first_run", "last_run"])
+        .chain([
+            "content_hash",
+            "first_seen",
+            "last_seen",
+            "first_run",
+            "last_run",
+        ])
         .collect();
     let width = all.len();
     let tuples: Vec<String> = (0..rows)
@@ -338,19 +344,32 @@ impl Tx<'_> {
     /// Writes rows (each: columns, then hash, first_seen, last_seen, first_run, last_run) with one
     /// multi-row insert per chunk, then updates the rows that already existed. Returns one
     /// outcome per row, in order.
-    fn write_rows(&mut self, table: &Table, rows: Vec<Vec<Val>>) -> Result<Vec<Outcome>, StoreError> {
+    fn write_rows(
+        &mut self,
+        table: &Table,
+        rows: Vec<Vec<Val>>,
+    ) -> Result<Vec<Outcome>, StoreError> {
         let n = table.cols.len();
         let mut outcomes = Vec::with_capacity(rows.len());
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<Vec<Val>> = rows.by_ref().take(BATCH).collect();
-            let ids: Vec<String> = chunk.iter().map(|r| r[0].as_text().unwrap_or_default().to_string()).collect();
+            let ids: Vec<String> = chunk
+                .iter()
+                .map(|r| r[0].as_text().unwrap_or_default().to_string())
+                .collect();
             let width = chunk.first().map_or(0, Vec::len);
             let params: Vec<Val> = chunk.into_iter().flatten().collect();
             let inserted: std::collections::HashSet<String> = if params.len() == BATCH * width {
-                self.store.conn.query_texts_dual(&table.insert_batch, &params)?
+                self.store
+                    .conn
+                    .query_texts_dual(&table.insert_batch, &params)?
             } else {
-                let sql = Dual::new(insert_sql(table.name, table.cols, params.len() / width.max(1)));
+                let sql = Dual::new(insert_sql(
+                    table.name,
+                    table.cols,
+                    params.len() / width.max(1),
+                ));
                 self.store.conn.query_texts_dual(&sql, &params)?
             }
             .into_iter()
@@ -360,7 +379,8 @@ impl Tx<'_> {
                     Outcome::Added
                 } else {
                     // Most re-imported rows are unchanged: try the cheap touch first.
-                    let (hash, last_seen, run) = (row[n].clone(), row[n + 2].clone(), row[n + 4].clone());
+                    let (hash, last_seen, run) =
+                        (row[n].clone(), row[n + 2].clone(), row[n + 4].clone());
                     let touch = [row[0].clone(), last_seen.clone(), run.clone(), hash.clone()];
                     if self.store.conn.exec_dual(&table.touch_same, &touch)? == 1 {
                         Outcome::Unchanged
