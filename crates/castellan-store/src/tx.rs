@@ -67,6 +67,8 @@ struct Table {
     cols: &'static [&'static str],
     /// Multi-row insert of [`BATCH`] rows, returning the ids actually inserted.
     insert_batch: Dual,
+    /// The same for one row (the remainder of a flush).
+    insert_one: Dual,
     update: Dual,
     touch_same: Dual,
 }
@@ -98,6 +100,7 @@ impl Table {
             name,
             cols,
             insert_batch: Dual::new(insert_sql(name, cols, BATCH)),
+            insert_one: Dual::new(insert_sql(name, cols, 1)),
             update: Dual::new(update),
             touch_same: Dual::new(touch_same),
         }
@@ -106,27 +109,22 @@ impl Table {
 
 /// `INSERT INTO t (cols…, provenance…) VALUES (…), (…) ON CONFLICT (id) DO NOTHING RETURNING id`.
 fn insert_sql(name: &str, cols: &[&str], rows: usize) -> String {
-    let all: Vec<&str> = cols
-        .iter()
-        .copied()
-        .chain([
-            "content_hash",
-            "first_seen",
-            "last_seen",
-            "first_run",
-            "last_run",
-        ])
-        .collect();
-    let width = all.len();
+    // Each tuple binds its columns and content hash; the provenance (now, run) is shared by all
+    // tuples of the statement and bound once, after them.
+    let per_row = cols.len() + 1;
+    let now = rows * per_row + 1;
+    let run = now + 1;
     let tuples: Vec<String> = (0..rows)
         .map(|r| {
-            let ph: Vec<String> = (1..=width).map(|i| format!("${}", r * width + i)).collect();
-            format!("({})", ph.join(", "))
+            let ph: Vec<String> = (1..=per_row)
+                .map(|i| format!("${}", r * per_row + i))
+                .collect();
+            format!("({}, ${now}, ${now}, ${run}, ${run})", ph.join(", "))
         })
         .collect();
     format!(
-        "INSERT INTO {name} ({}) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
-        all.join(", "),
+        "INSERT INTO {name} ({}, content_hash, first_seen, last_seen, first_run, last_run) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+        cols.join(", "),
         tuples.join(", ")
     )
 }
@@ -329,65 +327,67 @@ impl Tx<'_> {
         self.append("import.run", path, data)
     }
 
-    fn with_provenance(&self, mut vals: Vec<Val>, run: i64) -> Vec<Val> {
+    /// Appends the content hash to a row's column values.
+    fn hashed(mut vals: Vec<Val>) -> Vec<Val> {
         let hash = content_hash(&vals);
-        vals.extend([
-            Val::Text(hash),
-            Val::Text(self.now.clone()),
-            Val::Text(self.now.clone()),
-            Val::Int(run),
-            Val::Int(run),
-        ]);
+        vals.push(Val::Text(hash));
         vals
     }
 
-    /// Writes rows (each: columns, then hash, first_seen, last_seen, first_run, last_run) with one
-    /// multi-row insert per chunk, then updates the rows that already existed. Returns one
-    /// outcome per row, in order.
+    /// Writes rows (each: the table's columns, then the content hash) for import run `run`:
+    /// full chunks with one multi-row insert, the remainder row by row; then the rows that
+    /// already existed are touched (unchanged) or updated (changed). Returns one outcome per row.
     fn write_rows(
         &mut self,
         table: &Table,
         rows: Vec<Vec<Val>>,
+        run: i64,
     ) -> Result<Vec<Outcome>, StoreError> {
         let n = table.cols.len();
+        let now = Val::Text(self.now.clone());
         let mut outcomes = Vec::with_capacity(rows.len());
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<Vec<Val>> = rows.by_ref().take(BATCH).collect();
+            let full = chunk.len() == BATCH;
             let ids: Vec<String> = chunk
                 .iter()
                 .map(|r| r[0].as_text().unwrap_or_default().to_string())
                 .collect();
-            let width = chunk.first().map_or(0, Vec::len);
-            let params: Vec<Val> = chunk.into_iter().flatten().collect();
-            let inserted: std::collections::HashSet<String> = if params.len() == BATCH * width {
-                self.store
-                    .conn
-                    .query_texts_dual(&table.insert_batch, &params)?
+            let mut inserted = std::collections::HashSet::new();
+            // The rows move into the parameter list; only the ids are copied.
+            let mut params: Vec<Val> = Vec::with_capacity(chunk.len() * (n + 1) + 2);
+            params.extend(chunk.into_iter().flatten());
+            if full {
+                params.extend([now.clone(), Val::Int(run)]);
+                inserted.extend(
+                    self.store
+                        .conn
+                        .query_texts_dual(&table.insert_batch, &params)?,
+                );
+                params.truncate(BATCH * (n + 1));
             } else {
-                let sql = Dual::new(insert_sql(
-                    table.name,
-                    table.cols,
-                    params.len() / width.max(1),
-                ));
-                self.store.conn.query_texts_dual(&sql, &params)?
+                let mut one: Vec<Val> = Vec::with_capacity(n + 3);
+                for row in params.chunks(n + 1) {
+                    one.clear();
+                    one.extend(row.iter().cloned());
+                    one.extend([now.clone(), Val::Int(run)]);
+                    inserted.extend(self.store.conn.query_texts_dual(&table.insert_one, &one)?);
+                }
             }
-            .into_iter()
-            .collect();
-            for (row, id) in params.chunks(width).zip(ids) {
+            for (row, id) in params.chunks(n + 1).zip(ids) {
                 let outcome = if inserted.contains(&id) {
                     Outcome::Added
                 } else {
                     // Most re-imported rows are unchanged: try the cheap touch first.
-                    let (hash, last_seen, run) =
-                        (row[n].clone(), row[n + 2].clone(), row[n + 4].clone());
-                    let touch = [row[0].clone(), last_seen.clone(), run.clone(), hash.clone()];
+                    let hash = row[n].clone();
+                    let touch = [row[0].clone(), now.clone(), Val::Int(run), hash.clone()];
                     if self.store.conn.exec_dual(&table.touch_same, &touch)? == 1 {
                         Outcome::Unchanged
                     } else {
-                        let mut params: Vec<Val> = row[..n].to_vec();
-                        params.extend([hash, last_seen, run]);
-                        if self.store.conn.exec_dual(&table.update, &params)? == 1 {
+                        let mut update: Vec<Val> = row[..n].to_vec();
+                        update.extend([hash, now.clone(), Val::Int(run)]);
+                        if self.store.conn.exec_dual(&table.update, &update)? == 1 {
                             Outcome::Changed
                         } else {
                             Outcome::Unchanged
@@ -413,10 +413,11 @@ impl Tx<'_> {
             self.flush()?;
         }
         self.staged_run = run;
-        let row = self.with_provenance(vals, run);
-        self.staged[which].push(row);
+        self.staged[which].push(Self::hashed(vals));
         if self.staged[which].len() >= BATCH * 8 {
-            self.flush()?;
+            // Only this table, and only whole chunks: the remainder waits for the next batch.
+            let rows = std::mem::take(&mut self.staged[which]);
+            self.write_rows(&tables()[which], rows, run)?;
         }
         Ok(())
     }
@@ -427,7 +428,7 @@ impl Tx<'_> {
         for which in 0..2 {
             let rows = std::mem::take(&mut self.staged[which]);
             if !rows.is_empty() {
-                self.write_rows(&tables()[which], rows)?;
+                self.write_rows(&tables()[which], rows, self.staged_run)?;
             }
         }
         Ok(())
@@ -510,8 +511,7 @@ impl Tx<'_> {
             json_text(data).into(),
         ];
         self.flush()?;
-        let row = self.with_provenance(vals, run);
-        let outcomes = self.write_rows(&tables()[2], vec![row])?;
+        let outcomes = self.write_rows(&tables()[2], vec![Self::hashed(vals)], run)?;
         Ok(outcomes.first().copied().unwrap_or(Outcome::Unchanged))
     }
 
