@@ -348,7 +348,8 @@ fn import_governance(
         n += 1;
     }
     for c in &g.contracts {
-        tx.upsert_entity(run, "contract", &c.id, &c.id, src, src, c)?;
+        let name = c.id.strip_prefix("contract:").unwrap_or(&c.id);
+        tx.upsert_entity(run, "contract", &c.id, name, src, src, c)?;
         n += 1;
     }
     for e in &g.exceptions {

@@ -139,7 +139,9 @@ pub(crate) fn assess_in_tx(
         "assessment.run",
         "controls",
         json!({
-            "controls": catalogue.controls.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            "controls": castellan_policy::BUILTIN,
+            "not_evaluated": catalogue.controls.iter().filter(|c| c.automation == castellan_policy::Automation::Planned).map(|c| c.id.clone()).collect::<Vec<_>>(),
+            "manual": catalogue.controls.iter().filter(|c| c.automation == castellan_policy::Automation::Manual).map(|c| c.id.clone()).collect::<Vec<_>>(),
             "thresholds": thresholds,
             "identities": estate.identities.len(),
             "open": open,

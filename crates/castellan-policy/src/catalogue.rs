@@ -27,6 +27,49 @@ pub struct Mappings {
     pub iso27001_2022: Vec<String>,
 }
 
+/// How a control is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Automation {
+    /// Evaluated by Castellan over the inventory.
+    Builtin,
+    /// Decidable from inventory and events, not evaluated yet: reported as not evaluated, never
+    /// as passed.
+    Planned,
+    /// Needs a human attestation (e.g. management approval): reported as manual.
+    Manual,
+}
+
+impl Automation {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Automation::Builtin => "builtin",
+            Automation::Planned => "planned",
+            Automation::Manual => "manual",
+        }
+    }
+}
+
+/// A threshold value: a number or a flag.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Threshold {
+    /// A flag.
+    Flag(bool),
+    /// A number (days, hours, counts, ratios).
+    Number(f64),
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Threshold::Flag(b) => write!(f, "{b}"),
+            Threshold::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
 /// One control of the catalogue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,9 +86,11 @@ pub struct Control {
     pub severity: Severity,
     /// How to fix a finding.
     pub remediation: String,
+    /// Whether Castellan decides it, will decide it, or needs a human.
+    pub automation: Automation,
     /// Default thresholds.
     #[serde(default)]
-    pub thresholds: BTreeMap<String, u32>,
+    pub thresholds: BTreeMap<String, Threshold>,
     /// Framework references.
     pub mappings: Mappings,
 }
@@ -63,6 +108,12 @@ pub struct Catalogue {
 #[error("control catalogue: {0}")]
 pub struct CatalogueError(String);
 
+impl CatalogueError {
+    pub(crate) fn new(msg: String) -> CatalogueError {
+        CatalogueError(msg)
+    }
+}
+
 impl Catalogue {
     /// The catalogue built into this binary.
     pub fn builtin() -> Result<Catalogue, CatalogueError> {
@@ -75,10 +126,14 @@ impl Catalogue {
         self.controls.iter().find(|c| c.id == id)
     }
 
-    /// A default threshold of a control.
+    /// A default threshold of a control, as a whole number (days, hours, counts).
     pub fn threshold(&self, control: &str, name: &str) -> Option<u32> {
-        self.get(control)
-            .and_then(|c| c.thresholds.get(name).copied())
+        match self.get(control)?.thresholds.get(name)? {
+            Threshold::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= f64::from(u32::MAX) => {
+                Some(*n as u32)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -89,7 +144,21 @@ mod tests {
     #[test]
     fn builtin_catalogue_loads_and_is_consistent() {
         let c = Catalogue::builtin().expect("catalogue");
-        assert!(c.controls.len() >= 4);
+        assert_eq!(c.controls.len(), 24);
+        let mut ids: Vec<&str> = c.controls.iter().map(|c| c.id.as_str()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 24, "duplicate control ids");
+        let builtin: Vec<&str> = c
+            .controls
+            .iter()
+            .filter(|c| c.automation == Automation::Builtin)
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(
+            builtin,
+            crate::evaluate::BUILTIN,
+            "catalogue and evaluators disagree"
+        );
         for ctl in &c.controls {
             assert!(ctl.id.starts_with("NHI-GOV-"), "{}", ctl.id);
             assert!(

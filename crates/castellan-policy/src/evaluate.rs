@@ -66,6 +66,9 @@ pub struct Estate {
     pub thresholds: Thresholds,
 }
 
+/// The controls evaluated by [`evaluate`] (the catalogue marks exactly these `builtin`).
+pub const BUILTIN: &[&str] = &["NHI-GOV-002", "NHI-GOV-005", "NHI-GOV-007", "NHI-GOV-009"];
+
 /// Kinds of credential that are static, long-lived secrets (subject to rotation).
 const STATIC_SECRET_KINDS: &[&str] = &["access-key", "api-key", "client-secret", "token", "secret"];
 

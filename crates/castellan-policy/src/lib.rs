@@ -6,6 +6,8 @@
 
 mod catalogue;
 mod evaluate;
+mod frameworks;
 
-pub use catalogue::{Catalogue, CatalogueError, Control, Mappings};
-pub use evaluate::{Estate, IdentityView, Thresholds, evaluate};
+pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
+pub use evaluate::{BUILTIN, Estate, IdentityView, Thresholds, evaluate};
+pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};

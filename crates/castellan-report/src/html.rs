@@ -47,6 +47,7 @@ th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--mute
 .sev-critical{background:var(--crit)}.sev-high{background:var(--high)}.sev-medium{background:var(--med)}.sev-low{background:var(--low)}.sev-info{background:var(--info)}
 .st-open{color:var(--high);font-weight:600}.st-excepted{color:var(--med)}.st-closed{color:var(--ok)}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}.muted{color:var(--muted)}
+.nowrap{white-space:nowrap}.nowrap code{word-break:normal}
 @media print{body{background:#fff}header{background:#fff;color:#000;border-bottom:2px solid #000}header p{color:#333}section{border:none;page-break-inside:avoid;padding:8px 0}main{padding:0}}
 "#;
 
@@ -60,7 +61,7 @@ fn bar_chart(rows: &[(String, u64, u64)]) -> String {
     let max = rows.iter().map(|r| r.1 + r.2).max().unwrap_or(0).max(1);
     let h = 26 * rows.len().max(1) + 10;
     let mut svg = format!(
-        r#"<svg role="img" aria-label="Findings per control" width="640" height="{h}" viewBox="0 0 640 {h}" xmlns="http://www.w3.org/2000/svg">"#
+        r#"<svg role="img" aria-label="Findings per control" width="760" height="{h}" viewBox="0 0 760 {h}" xmlns="http://www.w3.org/2000/svg">"#
     );
     for (i, (label, open, exc)) in rows.iter().enumerate() {
         let y = 6 + i * 26;
@@ -157,27 +158,41 @@ pub fn render_html(
     let mut rows = Vec::new();
     h.push_str(r#"<section id="controls"><h2>Posture by control</h2>"#);
     let mut table = String::from(
-        r#"<table><thead><tr><th>Control</th><th>Title</th><th>NIS2</th><th>CSF 2.0</th><th>OWASP NHI</th><th class="num">Open</th><th class="num">Excepted</th></tr></thead><tbody>"#,
+        r#"<table><thead><tr><th>Control</th><th>Title</th><th>Status</th><th>NIS2</th><th>CSF 2.0</th><th>OWASP NHI</th><th class="num">Open</th><th class="num">Excepted</th></tr></thead><tbody>"#,
     );
-    for c in &catalogue.controls {
-        let by = &fsum["by_control"][&c.id];
-        let open = by["open"].as_u64().unwrap_or(0);
-        let exc = by["excepted"].as_u64().unwrap_or(0);
-        rows.push((c.id.clone(), open, exc));
+    let empty_controls = Vec::new();
+    for c in summary["controls"].as_array().unwrap_or(&empty_controls) {
+        let id = c["id"].as_str().unwrap_or("");
+        let open = c["open"].as_u64().unwrap_or(0);
+        let exc = c["excepted"].as_u64().unwrap_or(0);
+        let status = c["status"].as_str().unwrap_or("not_evaluated");
+        if c["automation"] == "builtin" {
+            rows.push((id.to_string(), open, exc));
+        }
+        let mappings = catalogue
+            .get(id)
+            .map(|c| c.mappings.clone())
+            .unwrap_or_default();
+        let label = match status {
+            "failing" => r#"<span class="st-open">failing</span>"#,
+            "passing" => r#"<span class="st-closed">passing</span>"#,
+            "manual_attestation_required" => r#"<span class="muted">manual attestation</span>"#,
+            _ => r#"<span class="muted">not evaluated yet</span>"#,
+        };
         let _ = write!(
             table,
-            r#"<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{open}</td><td class="num">{exc}</td></tr>"#,
-            escape(&c.id),
-            escape(&c.title),
-            escape(&c.mappings.nis2.join(", ")),
-            escape(&c.mappings.nist_csf_2.join(", ")),
-            escape(&c.mappings.owasp_nhi_2025.join(", ")),
+            r#"<tr><td class="nowrap"><code>{}</code></td><td>{}</td><td class="nowrap">{label}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{open}</td><td class="num">{exc}</td></tr>"#,
+            escape(id),
+            s(&c["title"]),
+            escape(&mappings.nis2.join(", ")),
+            escape(&mappings.nist_csf_2.join(", ")),
+            escape(&mappings.owasp_nhi_2025.join(", ")),
         );
     }
     table.push_str("</tbody></table>");
     h.push_str(&bar_chart(&rows));
     h.push_str(&table);
-    h.push_str("</section>");
+    h.push_str(r#"<p class="muted">Controls marked “not evaluated yet” or “manual attestation” are not decided by this run and are not counted as passing.</p></section>"#);
 
     // Findings
     let _ = write!(
@@ -193,7 +208,7 @@ pub fn render_html(
             let status = f["status"].as_str().unwrap_or("open");
             let _ = write!(
                 h,
-                r#"<tr><td>{}</td><td class="st-{st}">{st}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"#,
+                r#"<tr><td>{}</td><td class="st-{st}">{st}</td><td class="nowrap"><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"#,
                 severity_badge(f["severity"].as_str().unwrap_or("medium")),
                 s(&f["control"]),
                 s(&f["title"]),

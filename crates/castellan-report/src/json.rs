@@ -139,6 +139,7 @@ pub fn sort_findings(f: &mut [Finding]) {
 /// `summary.json`: counts, findings by severity and control, imports, ledger head.
 pub fn summary_json(
     store: &mut Store,
+    catalogue: &Catalogue,
     input: &EvidenceInput,
     findings: &Value,
 ) -> Result<Value, StoreError> {
@@ -204,6 +205,25 @@ pub fn summary_json(
             "open_by_severity": by_severity,
             "by_control": by_control,
         },
+        "controls": catalogue.controls.iter().map(|c| {
+            let by = by_control.get(&c.id);
+            let count = |k: &str| by.and_then(|m| m.get(k)).copied().unwrap_or(0);
+            json!({
+                "id": c.id,
+                "title": c.title,
+                "severity": c.severity,
+                "automation": c.automation,
+                // Only built-in controls are decided; the others are never reported as passing.
+                "status": match c.automation {
+                    castellan_policy::Automation::Builtin if count("open") > 0 => "failing",
+                    castellan_policy::Automation::Builtin => "passing",
+                    castellan_policy::Automation::Planned => "not_evaluated",
+                    castellan_policy::Automation::Manual => "manual_attestation_required",
+                },
+                "open": count("open"),
+                "excepted": count("excepted"),
+            })
+        }).collect::<Vec<_>>(),
         "thresholds": input.thresholds,
         "imports": input.imports,
         "skipped": input.skipped,

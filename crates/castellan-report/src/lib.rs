@@ -75,7 +75,7 @@ pub fn write_evidence(
     })?;
     let inventory = inventory_json(store, &input.generated_at)?;
     let findings = findings_json(store, &catalogue, &input.generated_at)?;
-    let summary = summary_json(store, input, &findings)?;
+    let summary = summary_json(store, &catalogue, input, &findings)?;
     let html = render_html(store, &catalogue, input, &summary, &inventory, &findings)?;
     let mut written = Vec::new();
     for (name, bytes) in [

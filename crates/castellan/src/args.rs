@@ -59,6 +59,29 @@ pub enum Command {
     /// Verify the tamper-evident ledger, or print its signed checkpoint.
     #[command(subcommand)]
     Ledger(LedgerCmd),
+    /// The control catalogue and its coverage of NIS2, CIR 2024/2690, CSF 2.0, OWASP NHI, CIS, ISO 27001.
+    #[command(subcommand)]
+    Controls(ControlsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ControlsCmd {
+    /// List the controls.
+    List,
+    /// Show one control: objective, check, thresholds, remediation, mappings.
+    Show {
+        /// Control id, e.g. NHI-GOV-005.
+        id: String,
+    },
+    /// Coverage matrix of a framework: every item, the controls mapped to it, and the gaps.
+    Map {
+        /// nis2 | cir | csf2 | owasp-nhi | cis8 | iso27001
+        #[arg(long)]
+        framework: String,
+        /// Only the items no control covers.
+        #[arg(long)]
+        uncovered: bool,
+    },
 }
 
 /// Minimum severity that makes the command exit 1.

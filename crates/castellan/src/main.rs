@@ -3,6 +3,7 @@
 
 mod args;
 mod cmd_assess;
+mod cmd_controls;
 mod cmd_findings;
 mod cmd_import;
 mod cmd_inventory;
@@ -87,5 +88,6 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Inventory(c) => cmd_inventory::run(&cli.global, c),
         Command::Findings(c) => cmd_findings::run(&cli.global, c),
         Command::Ledger(c) => cmd_ledger::run(&cli.global, c),
+        Command::Controls(c) => cmd_controls::run(&cli.global, c),
     }
 }
