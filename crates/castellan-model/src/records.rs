@@ -303,6 +303,10 @@ pub struct Exception {
     pub compensating_controls: Vec<String>,
     /// Who approved it.
     pub approver: String,
+    /// Who asked for it (must differ from the approver), when recorded.
+    pub requested_by: Option<String>,
+    /// When it was approved; when the file does not say, the day Castellan first saw it.
+    pub granted_at: Option<Timestamp>,
     /// When it stops applying.
     pub expires_at: Timestamp,
 }

@@ -181,6 +181,8 @@ pub(crate) fn import_file(
     let display = path.display().to_string();
     progress.message(&format!("importing {display}"));
     let before = snapshot(tx)?;
+    // When the export says when it was produced, that is how current the data is.
+    let mut data_as_of: Option<String> = None;
     let (report, scopes) = match kind {
         SourceKind::Governance => {
             let bytes = read_all(path, MAX_GOVERNANCE_BYTES, "a governance file")?;
@@ -204,6 +206,7 @@ pub(crate) fn import_file(
             let bytes = read_all(path, MAX_JSON_ENVELOPE_BYTES, "a credential report")?;
             let sha = hex::encode(Sha256::digest(&bytes));
             let reader = aws_credential_report::open_json(&display, &bytes)?;
+            data_as_of = reader.generated_at.map(castellan_model::format_ts);
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let (records, scopes) = import_rows(tx, run, reader, progress)?;
             (
@@ -276,6 +279,7 @@ pub(crate) fn import_file(
             "unchanged": report.unchanged,
             "gone": report.gone,
             "scopes": scopes,
+            "data_as_of": data_as_of.unwrap_or_else(|| tx.now().to_string()),
         }),
     )?;
     Ok(report)

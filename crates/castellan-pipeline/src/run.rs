@@ -68,6 +68,58 @@ fn entities<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// Exceptions, dated by the file's `granted` or else by the day Castellan first saw them.
+fn exceptions(tx: &mut Tx<'_>) -> Result<Vec<Exception>, PipelineError> {
+    let mut out = Vec::new();
+    for e in tx.store()?.entities("exception")? {
+        let first_seen = castellan_model::parse_ts(&e.provenance.first_seen).ok();
+        let mut ex: Exception = serde_json::from_value(e.data).map_err(|err| {
+            PipelineError::Store(castellan_store::StoreError::Corrupt {
+                what: format!("exception {}", e.id),
+                reason: err.to_string(),
+            })
+        })?;
+        ex.granted_at = ex.granted_at.or(first_seen);
+        out.push(ex);
+    }
+    Ok(out)
+}
+
+/// The latest import of every scope, with the date its data describes.
+fn freshness(tx: &mut Tx<'_>) -> Result<Vec<castellan_policy::SourceFreshness>, PipelineError> {
+    let mut latest: BTreeMap<String, castellan_policy::SourceFreshness> = BTreeMap::new();
+    for run in tx.store()?.import_runs()? {
+        let Ok(imported_at) = castellan_model::parse_ts(&run.started_at) else {
+            continue;
+        };
+        let data_as_of = run.summary["data_as_of"]
+            .as_str()
+            .and_then(|t| castellan_model::parse_ts(t).ok())
+            .unwrap_or(imported_at);
+        for scope in run.summary["scopes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str())
+        {
+            if scope == "governance" {
+                continue;
+            }
+            latest.insert(
+                scope.to_string(),
+                castellan_policy::SourceFreshness {
+                    scope: scope.to_string(),
+                    source: run.source.clone(),
+                    path: run.path.clone(),
+                    data_as_of,
+                    imported_at,
+                },
+            );
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
 /// Evaluates the controls inside `tx` and records the findings.
 pub(crate) fn assess_in_tx(
     tx: &mut Tx<'_>,
@@ -84,6 +136,12 @@ pub(crate) fn assess_in_tx(
     }
     if let Some(v) = gov.thresholds.dormant_days {
         thresholds.dormant_days = v;
+    }
+    if let Some(v) = gov.thresholds.max_sync_age_hours {
+        thresholds.max_sync_age_hours = v;
+    }
+    if let Some(v) = gov.thresholds.max_exception_days {
+        thresholds.max_exception_days = v;
     }
 
     let mut creds: BTreeMap<String, Vec<castellan_model::Credential>> = BTreeMap::new();
@@ -113,7 +171,8 @@ pub(crate) fn assess_in_tx(
         people: people.into_iter().map(|p| (p.id.clone(), p)).collect(),
         suppliers: suppliers.into_iter().map(|s| (s.id.clone(), s)).collect(),
         contracts: entities::<Contract>(tx, "contract")?,
-        exceptions: entities::<Exception>(tx, "exception")?,
+        exceptions: exceptions(tx)?,
+        sources: freshness(tx)?,
         thresholds: thresholds.clone(),
         identities,
     };

@@ -88,6 +88,9 @@ pub struct Control {
     pub remediation: String,
     /// Whether Castellan decides it, will decide it, or needs a human.
     pub automation: Automation,
+    /// For built-in controls whose check is only partly automated: exactly what is decided today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated: Option<String>,
     /// Default thresholds.
     #[serde(default)]
     pub thresholds: BTreeMap<String, Threshold>,

@@ -19,6 +19,10 @@ pub struct Thresholds {
     pub dormant_days: u32,
     /// NHI-GOV-002.
     pub orphan_reassignment_grace_days: u32,
+    /// NHI-GOV-001.
+    pub max_sync_age_hours: u32,
+    /// NHI-GOV-024.
+    pub max_exception_days: u32,
 }
 
 impl Thresholds {
@@ -32,6 +36,12 @@ impl Thresholds {
             orphan_reassignment_grace_days: c
                 .threshold("NHI-GOV-002", "orphan_reassignment_grace_days")
                 .unwrap_or(7),
+            max_sync_age_hours: c
+                .threshold("NHI-GOV-001", "max_sync_age_hours")
+                .unwrap_or(24),
+            max_exception_days: c
+                .threshold("NHI-GOV-024", "max_exception_days")
+                .unwrap_or(180),
         }
     }
 }
@@ -45,6 +55,21 @@ pub struct IdentityView {
     pub attribution: Attribution,
     /// Its credentials.
     pub credentials: Vec<Credential>,
+}
+
+/// How current the data of one imported scope is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFreshness {
+    /// The scope (e.g. `aws:123456789012`).
+    pub scope: String,
+    /// The source format.
+    pub source: String,
+    /// The file last imported for it.
+    pub path: String,
+    /// When the data was produced (the export's own timestamp, else the import time).
+    pub data_as_of: Timestamp,
+    /// When it was imported.
+    pub imported_at: Timestamp,
 }
 
 /// Everything an evaluation reads.
@@ -62,12 +87,23 @@ pub struct Estate {
     pub contracts: Vec<Contract>,
     /// All exceptions.
     pub exceptions: Vec<Exception>,
+    /// The latest import of every scope.
+    pub sources: Vec<SourceFreshness>,
     /// Thresholds in force.
     pub thresholds: Thresholds,
 }
 
 /// The controls evaluated by [`evaluate`] (the catalogue marks exactly these `builtin`).
-pub const BUILTIN: &[&str] = &["NHI-GOV-002", "NHI-GOV-005", "NHI-GOV-007", "NHI-GOV-009"];
+pub const BUILTIN: &[&str] = &[
+    "NHI-GOV-001",
+    "NHI-GOV-002",
+    "NHI-GOV-005",
+    "NHI-GOV-007",
+    "NHI-GOV-009",
+    "NHI-GOV-012",
+    "NHI-GOV-014",
+    "NHI-GOV-024",
+];
 
 /// Kinds of credential that are static, long-lived secrets (subject to rotation).
 const STATIC_SECRET_KINDS: &[&str] = &["access-key", "api-key", "client-secret", "token", "secret"];
@@ -145,14 +181,133 @@ pub fn evaluate(estate: &Estate, catalogue: &Catalogue) -> Vec<Finding> {
         catalogue,
         out: Vec::new(),
     };
+    freshness(&mut cx);
     for view in &estate.identities {
         owner_present(&mut cx, view);
         rotation(&mut cx, view);
         dormancy(&mut cx, view);
         supplier_contract(&mut cx, view);
+        privileged_hardening(&mut cx, view);
+        interactive_use(&mut cx, view);
     }
+    exceptions_time_bound(&mut cx);
     cx.out.sort_by(|a, b| a.id.cmp(&b.id));
     cx.out
+}
+
+/// NHI-GOV-001 (source freshness).
+fn freshness(cx: &mut Ctx<'_>) {
+    let max = cx.estate.thresholds.max_sync_age_hours;
+    let now = cx.estate.now;
+    for s in &cx.estate.sources.clone() {
+        let age = now.duration_since(s.data_as_of).as_secs() / 3600;
+        if age > i64::from(max) {
+            cx.raise(
+                "NHI-GOV-001",
+                &s.scope,
+                &s.scope,
+                format!("the {} data for {} is {age} hours old (limit {max})", s.source, s.scope),
+                json!({ "source": s.source, "path": s.path, "data_as_of": format_ts(s.data_as_of),
+                        "imported_at": format_ts(s.imported_at), "age_hours": age, "max_sync_age_hours": max }),
+            );
+        }
+    }
+}
+
+/// NHI-GOV-012 (administrator-equivalent identities).
+fn privileged_hardening(cx: &mut Ctx<'_>, v: &IdentityView) {
+    if v.identity.privilege != castellan_model::Privilege::Admin {
+        return;
+    }
+    let mut reasons = Vec::new();
+    let keys: Vec<&str> = v
+        .credentials
+        .iter()
+        .filter(|c| c.status == Status::Active && STATIC_SECRET_KINDS.contains(&c.kind.as_str()))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !keys.is_empty() {
+        reasons.push(format!("holds {} long-lived access key(s)", keys.len()));
+    }
+    let password = v
+        .credentials
+        .iter()
+        .any(|c| c.status == Status::Active && c.kind == "password");
+    let mfa = v
+        .identity
+        .attributes
+        .get("mfa_active")
+        .and_then(Value::as_bool);
+    if password && mfa == Some(false) {
+        reasons.push("signs in with a password and no MFA".to_string());
+    }
+    if !reasons.is_empty() {
+        cx.raise(
+            "NHI-GOV-012",
+            &v.identity.id,
+            &v.identity.id,
+            format!("administrator identity {} {}", v.identity.name, reasons.join(" and ")),
+            json!({ "privilege": "admin", "active_static_keys": keys, "password": password, "mfa_active": mfa, "reasons": reasons }),
+        );
+    }
+}
+
+/// NHI-GOV-014 (a person can sign in as a workload identity).
+fn interactive_use(cx: &mut Ctx<'_>, v: &IdentityView) {
+    if v.identity.privilege == castellan_model::Privilege::Admin && v.identity.kind == "aws-root" {
+        return; // the root user is judged by NHI-GOV-012
+    }
+    let password = v
+        .credentials
+        .iter()
+        .find(|c| c.status == Status::Active && c.kind == "password");
+    let keys: Vec<&str> = v
+        .credentials
+        .iter()
+        .filter(|c| c.status == Status::Active && STATIC_SECRET_KINDS.contains(&c.kind.as_str()))
+        .map(|c| c.id.as_str())
+        .collect();
+    if let Some(pw) = password
+        && !keys.is_empty()
+    {
+        cx.raise(
+            "NHI-GOV-014",
+            &v.identity.id,
+            &v.identity.id,
+            format!("{} has programmatic keys and a console password: people can sign in as this workload identity", v.identity.name),
+            json!({ "console_password": pw.id, "password_last_used_at": pw.last_used_at.map(format_ts),
+                    "active_keys": keys, "interactive_sessions_allowed": 0 }),
+        );
+    }
+}
+
+/// NHI-GOV-024 (exceptions are time-bound).
+fn exceptions_time_bound(cx: &mut Ctx<'_>) {
+    let max = cx.estate.thresholds.max_exception_days;
+    let now = cx.estate.now;
+    for e in &cx.estate.exceptions.clone() {
+        if e.expires_at <= now {
+            cx.raise(
+                "NHI-GOV-024",
+                &e.id,
+                &e.id,
+                format!("exception {} expired on {}; the findings it covered are open again", e.id.trim_start_matches("exception:"), &format_ts(e.expires_at)[..10]),
+                json!({ "exception": e.id, "control": e.control, "expired_at": format_ts(e.expires_at) }),
+            );
+        } else if let Some(granted) = e.granted_at {
+            let span = days(e.expires_at.duration_since(granted));
+            if span > i64::from(max) {
+                cx.raise(
+                    "NHI-GOV-024",
+                    &e.id,
+                    &e.id,
+                    format!("exception {} runs {span} days (limit {max})", e.id.trim_start_matches("exception:")),
+                    json!({ "exception": e.id, "control": e.control, "granted_at": format_ts(granted),
+                            "expires_at": format_ts(e.expires_at), "duration_days": span, "max_exception_days": max }),
+                );
+            }
+        }
+    }
 }
 
 /// NHI-GOV-002.
@@ -433,10 +588,13 @@ mod tests {
                 },
             ],
             exceptions: vec![],
+            sources: vec![],
             thresholds: Thresholds {
                 rotation_max_age_days: 90,
                 dormant_days: 45,
                 orphan_reassignment_grace_days: 7,
+                max_sync_age_hours: 24,
+                max_exception_days: 180,
             },
         }
     }
@@ -602,6 +760,8 @@ mod tests {
             justification: "legacy".into(),
             compensating_controls: vec![],
             approver: "ciso".into(),
+            requested_by: None,
+            granted_at: None,
             expires_at: t("2027-01-01T00:00:00Z"),
         });
         let f = evaluate(&e, &cat);
@@ -611,5 +771,130 @@ mod tests {
         let f = evaluate(&e, &cat);
         assert_eq!(f[0].status, FindingStatus::Open);
         assert_eq!(f[0].evidence["expired_exception"]["id"], "exception:EX-1");
+    }
+
+    fn with_password(mut v: IdentityView, mfa: bool) -> IdentityView {
+        let mut pw = v.credentials.first().cloned().unwrap_or_else(|| {
+            view(
+                "x",
+                None,
+                None,
+                Some(("2026-11-01T00:00:00Z", None, Some(true))),
+            )
+            .credentials[0]
+                .clone()
+        });
+        pw.id = format!("{}/password", v.identity.id);
+        pw.kind = "password".into();
+        pw.last_used_at = Some(t("2026-11-30T00:00:00Z"));
+        v.credentials.push(pw);
+        v.identity
+            .attributes
+            .insert("mfa_active".into(), json!(mfa));
+        v
+    }
+
+    #[test]
+    fn stale_sources_fail_inventory_freshness() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut e = estate(vec![]);
+        for (scope, at) in [
+            ("aws:1", "2026-11-30T12:00:00Z"),
+            ("aws:2", "2026-11-27T00:00:00Z"),
+        ] {
+            e.sources.push(SourceFreshness {
+                scope: scope.into(),
+                source: "aws-credential-report".into(),
+                path: "r.csv".into(),
+                data_as_of: t(at),
+                imported_at: t("2026-11-30T23:00:00Z"),
+            });
+        }
+        let f = evaluate(&e, &cat);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].id, "NHI-GOV-001@aws:2");
+        assert_eq!(f[0].evidence["age_hours"], 96);
+    }
+
+    #[test]
+    fn administrators_need_no_keys_and_mfa() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut root = view(
+            "root",
+            Some("a@x"),
+            None,
+            Some((
+                "2026-11-20T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        );
+        root.identity.kind = "aws-root".into();
+        root.identity.privilege = castellan_model::Privilege::Admin;
+        let root = with_password(root, false);
+        let mut safe = view("admin2", Some("a@x"), None, None);
+        safe.identity.privilege = castellan_model::Privilege::Admin;
+        let safe = with_password(safe, true);
+        let f = evaluate(&estate(vec![root, safe]), &cat);
+        let hits: Vec<&Finding> = f.iter().filter(|x| x.control == "NHI-GOV-012").collect();
+        assert_eq!(hits.len(), 1, "{f:#?}");
+        assert_eq!(
+            hits[0].evidence["reasons"].as_array().map(Vec::len),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn console_password_on_a_keyed_identity_is_human_use() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let both = with_password(
+            view(
+                "both",
+                Some("a@x"),
+                None,
+                Some((
+                    "2026-11-20T00:00:00Z",
+                    Some("2026-11-30T00:00:00Z"),
+                    Some(true),
+                )),
+            ),
+            true,
+        );
+        let person = with_password(view("anna", Some("a@x"), None, None), true);
+        let f = evaluate(&estate(vec![both, person]), &cat);
+        let hits: Vec<&str> = f
+            .iter()
+            .filter(|x| x.control == "NHI-GOV-014")
+            .map(|x| x.subject.as_str())
+            .collect();
+        assert_eq!(hits, ["aws:1:user/both"]);
+    }
+
+    #[test]
+    fn exceptions_must_be_short_and_unexpired() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut e = estate(vec![]);
+        let ex = |id: &str, granted: Option<&str>, expires: &str| Exception {
+            id: format!("exception:{id}"),
+            control: "NHI-GOV-005".into(),
+            subject: "*".into(),
+            justification: "j".into(),
+            compensating_controls: vec![],
+            approver: "ciso".into(),
+            requested_by: None,
+            granted_at: granted.map(t),
+            expires_at: t(expires),
+        };
+        e.exceptions = vec![
+            ex("OK", Some("2026-11-01T00:00:00Z"), "2027-03-01T00:00:00Z"),
+            ex("LONG", Some("2026-11-01T00:00:00Z"), "2028-01-01T00:00:00Z"),
+            ex("OLD", None, "2026-10-01T00:00:00Z"),
+        ];
+        let f = evaluate(&e, &cat);
+        let ids: Vec<&str> = f.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["NHI-GOV-024@exception:LONG", "NHI-GOV-024@exception:OLD"]
+        );
     }
 }

@@ -9,5 +9,5 @@ mod evaluate;
 mod frameworks;
 
 pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
-pub use evaluate::{BUILTIN, Estate, IdentityView, Thresholds, evaluate};
+pub use evaluate::{BUILTIN, Estate, IdentityView, SourceFreshness, Thresholds, evaluate};
 pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};

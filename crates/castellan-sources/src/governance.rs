@@ -42,6 +42,10 @@ pub struct Thresholds {
     pub dormant_days: Option<u32>,
     /// Days a newly issued, never-used credential is left alone (NHI-GOV-007).
     pub new_credential_grace_days: Option<u32>,
+    /// Maximum age of a source's data before the inventory counts as stale (NHI-GOV-001).
+    pub max_sync_age_hours: Option<u32>,
+    /// Longest an exception may run (NHI-GOV-024).
+    pub max_exception_days: Option<u32>,
 }
 
 /// Which identities a rule or assignment applies to. All given conditions must hold.
@@ -222,7 +226,9 @@ struct ExceptionDecl {
     justification: String,
     #[serde(default)]
     compensating_controls: Vec<String>,
-    approver: String,
+    approver: Spanned<String>,
+    requested_by: Option<String>,
+    granted: Option<Spanned<String>>,
     expires: Spanned<String>,
 }
 
@@ -616,11 +622,35 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
             ));
         }
         cx.glob(&e.subject, "exceptions.subject")?;
-        if e.justification.trim().is_empty() || e.approver.trim().is_empty() {
+        if e.justification.trim().is_empty() || e.approver.value.trim().is_empty() {
             return Err(cx.err(
                 &e.id,
                 "exceptions",
                 "an exception needs a justification and an approver".into(),
+            ));
+        }
+        if let Some(req) = &e.requested_by
+            && req.trim().eq_ignore_ascii_case(e.approver.value.trim())
+        {
+            return Err(cx.err(
+                &e.approver,
+                "exceptions.approver",
+                "the approver is also the requester; a risk acceptance needs a second person"
+                    .into(),
+            ));
+        }
+        let granted_at = match &e.granted {
+            Some(v) => Some(cx.date(v, "exceptions.granted")?),
+            None => None,
+        };
+        let expires_at = cx.date(&e.expires, "exceptions.expires")?;
+        if let (Some(g), Some(v)) = (granted_at, &e.granted)
+            && expires_at <= g
+        {
+            return Err(cx.err(
+                v,
+                "exceptions.granted",
+                "the exception expires before it was granted".into(),
             ));
         }
         g.exceptions.push(Exception {
@@ -629,8 +659,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
             subject: e.subject.value.clone(),
             justification: e.justification,
             compensating_controls: e.compensating_controls,
-            approver: e.approver,
-            expires_at: cx.date(&e.expires, "exceptions.expires")?,
+            approver: e.approver.value.clone(),
+            requested_by: e.requested_by.clone(),
+            granted_at,
+            expires_at,
         });
     }
     Ok(g)
@@ -868,6 +900,35 @@ exceptions:
             .to_string();
         assert!(e.contains("version 2"), "{e}");
         assert!(parse("g.yaml", b"castellan: 1\n").is_ok());
+    }
+
+    #[test]
+    fn an_exception_needs_two_people_and_a_sane_window() {
+        let same = GOOD.replace(
+            "    approver: ciso@example.com",
+            "    approver: ciso@example.com\n    requested_by: CISO@example.com",
+        );
+        let e = parse("g.yaml", same.as_bytes())
+            .expect_err("same person")
+            .to_string();
+        assert!(
+            e.contains("exceptions.approver") && e.contains("second person"),
+            "{e}"
+        );
+        let backwards = GOOD.replace(
+            "    expires: 2027-01-01",
+            "    granted: 2027-06-01\n    expires: 2027-01-01",
+        );
+        let e = parse("g.yaml", backwards.as_bytes())
+            .expect_err("backwards")
+            .to_string();
+        assert!(e.contains("exceptions.granted"), "{e}");
+        let ok = GOOD.replace(
+            "    expires: 2027-01-01",
+            "    granted: 2026-11-01\n    requested_by: ops@example.com\n    expires: 2027-01-01",
+        );
+        let g = parse("g.yaml", ok.as_bytes()).expect("valid");
+        assert!(g.exceptions[0].granted_at.is_some());
     }
 
     #[test]

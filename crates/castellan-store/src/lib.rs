@@ -18,7 +18,7 @@ use castellan_model::FingerprintKey;
 use backend::Conn;
 pub use backend::{Engine, Val};
 pub use ledger::LedgerStatus;
-pub use read::{Counts, Provenance, StoredCredential, StoredEntity, StoredIdentity};
+pub use read::{Counts, ImportRun, Provenance, StoredCredential, StoredEntity, StoredIdentity};
 pub use tx::{FindingChange, Outcome, Tx, TxSummary};
 
 /// Schema migrations: (version, name, SQLite DDL, PostgreSQL DDL).

@@ -292,4 +292,39 @@ impl Store {
             ledger_entries: one("SELECT COUNT(*) FROM ledger")?,
         })
     }
+
+    /// All import runs, oldest first: (id, source, path, started_at, summary).
+    pub fn import_runs(&mut self) -> Result<Vec<ImportRun>, StoreError> {
+        let rows = self.conn.query(
+            "SELECT id, source, path, started_at, summary FROM import_runs ORDER BY id",
+            &[],
+        )?;
+        rows.into_iter()
+            .map(|row| {
+                let mut c = Cols(row.into_iter(), "import run");
+                Ok(ImportRun {
+                    id: c.int()?,
+                    source: c.text()?,
+                    path: c.text()?,
+                    started_at: c.text()?,
+                    summary: c.json()?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One recorded import.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImportRun {
+    /// Run id.
+    pub id: i64,
+    /// Source format.
+    pub source: String,
+    /// File.
+    pub path: String,
+    /// When it ran (RFC 3339).
+    pub started_at: String,
+    /// What it did (records, scopes, data_as_of…).
+    pub summary: serde_json::Value,
 }

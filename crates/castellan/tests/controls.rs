@@ -22,7 +22,16 @@ fn controls_list_and_show() {
         .collect();
     assert_eq!(
         builtin,
-        ["NHI-GOV-002", "NHI-GOV-005", "NHI-GOV-007", "NHI-GOV-009"]
+        [
+            "NHI-GOV-001",
+            "NHI-GOV-002",
+            "NHI-GOV-005",
+            "NHI-GOV-007",
+            "NHI-GOV-009",
+            "NHI-GOV-012",
+            "NHI-GOV-014",
+            "NHI-GOV-024"
+        ]
     );
     assert!(list.iter().any(|c| c["automation"] == "manual"));
     castellan(dir.path())

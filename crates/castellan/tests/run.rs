@@ -26,7 +26,7 @@ fn run_on_example_estate_writes_evidence_and_verifies() {
     }
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["inventory"]["identities"], 21);
-    assert_eq!(summary["findings"]["excepted"], 1);
+    assert_eq!(summary["findings"]["excepted"], 2);
     assert!(summary["findings"]["open"].as_u64().expect("open") >= 10);
     castellan(dir.path())
         .args(["ledger", "verify"])
@@ -102,8 +102,34 @@ fn every_planted_problem_is_found() {
     );
     assert!(has(
         "NHI-GOV-007@aws:210987654321:user/experiment-bot/access-key-1",
-        "open"
+        "excepted"
     ));
+    assert!(has("NHI-GOV-024@exception:EX-2026-007", "open"), "{ids:?}");
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i == "NHI-GOV-024@exception:EX-2026-004"),
+        "a short exception flagged"
+    );
+    assert!(
+        has("NHI-GOV-001@aws:210987654321", "open"),
+        "stale sandbox export not flagged"
+    );
+    assert!(
+        !ids.iter().any(|(i, _)| i == "NHI-GOV-001@aws:123456789012"),
+        "fresh export flagged"
+    );
+    assert!(has("NHI-GOV-012@aws:210987654321:root", "open"));
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i == "NHI-GOV-012@aws:123456789012:root"),
+        "root with MFA and no keys flagged"
+    );
+    assert!(has(&format!("NHI-GOV-014@{p}/old-import-job"), "open"));
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i.starts_with("NHI-GOV-014") && i.contains("anna.schmidt")),
+        "a person's console login flagged"
+    );
 }
 
 fn strip_volatile(mut v: serde_json::Value) -> serde_json::Value {
@@ -312,6 +338,14 @@ fn fail_on_sets_exit_code_one() {
         .code(1);
     castellan(dir.path())
         .args(["assess", "--now", NOW, "--fail-on", "critical", "-q"])
+        .assert()
+        .code(1); // the sandbox root signs in without MFA
+    // Without the sandbox account nothing critical is open.
+    let other = tempfile::tempdir().expect("tmp");
+    let estate = estate_in(other.path());
+    std::fs::remove_file(estate.join("aws/sandbox-credential-report.json")).expect("rm");
+    castellan(other.path())
+        .args(["run", "estate", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
         .code(0);
 }
