@@ -187,7 +187,10 @@ pub(crate) fn import_file(
         SourceKind::Governance => {
             let bytes = read_all(path, MAX_GOVERNANCE_BYTES, "a governance file")?;
             let sha = hex::encode(Sha256::digest(&bytes));
-            let gov = governance::parse(&display, &bytes)?;
+            let catalogue = castellan_policy::Catalogue::builtin()
+                .map_err(|e| PipelineError::Internal(e.to_string()))?;
+            let known: Vec<&str> = catalogue.controls.iter().map(|c| c.id.as_str()).collect();
+            let gov = governance::parse_checked(&display, &bytes, Some(&known))?;
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let records = import_governance(tx, run, &gov)?;
             (
@@ -354,6 +357,29 @@ fn import_governance(
     for c in &g.contracts {
         let name = c.id.strip_prefix("contract:").unwrap_or(&c.id);
         tx.upsert_entity(run, "contract", &c.id, name, src, src, c)?;
+        n += 1;
+    }
+    for a in &g.attestations {
+        let id = format!(
+            "attestation:{}:{}",
+            a.control,
+            castellan_model::format_ts(a.date)
+        );
+        let outcome = tx.upsert_entity(run, "attestation", &id, &a.control, src, src, a)?;
+        if outcome != Outcome::Unchanged {
+            tx.append(
+                "attestation.recorded",
+                &id,
+                json!({
+                    "control": a.control,
+                    "statement": a.statement,
+                    "attested_by": a.attested_by,
+                    "date": castellan_model::format_ts(a.date),
+                    "evidence": a.evidence,
+                    "expires": a.expires.map(castellan_model::format_ts),
+                }),
+            )?;
+        }
         n += 1;
     }
     for e in &g.exceptions {

@@ -124,13 +124,19 @@ fn freshness(tx: &mut Tx<'_>) -> Result<Vec<castellan_policy::SourceFreshness>, 
 pub(crate) fn assess_in_tx(
     tx: &mut Tx<'_>,
     now: jiff::Timestamp,
+    only: Option<&BTreeSet<String>>,
     progress: &dyn Progress,
 ) -> Result<AssessReport, PipelineError> {
     progress.message("assessing controls");
     let catalogue = catalogue()?;
     let attribution_changes = attribute_all(tx)?;
     let gov = load_governance(tx.store()?)?;
-    let mut thresholds = Thresholds::from_catalogue(&catalogue);
+    let profile = match gov.profile {
+        castellan_sources::governance::Profile::Standard => "standard",
+        castellan_sources::governance::Profile::MicroEntity => "micro_entity",
+        castellan_sources::governance::Profile::HighAssurance => "high_assurance",
+    };
+    let mut thresholds = Thresholds::for_profile(&catalogue, profile);
     if let Some(v) = gov.thresholds.rotation_max_age_days {
         thresholds.rotation_max_age_days = v;
     }
@@ -176,7 +182,10 @@ pub(crate) fn assess_in_tx(
         thresholds: thresholds.clone(),
         identities,
     };
-    let findings = evaluate(&estate, &catalogue);
+    let mut findings = evaluate(&estate, &catalogue);
+    if let Some(only) = only {
+        findings.retain(|f| only.contains(&f.control));
+    }
     let mut opened = 0;
     let mut current = BTreeSet::new();
     for f in &findings {
@@ -185,7 +194,7 @@ pub(crate) fn assess_in_tx(
         }
         current.insert(f.id.clone());
     }
-    let closed = tx.close_findings_except(&current)?.len() as u64;
+    let closed = tx.close_findings_except(&current, only)?.len() as u64;
     let open = findings
         .iter()
         .filter(|f| f.status == FindingStatus::Open)
@@ -221,10 +230,32 @@ pub(crate) fn assess_in_tx(
 
 /// Re-evaluates the controls over the stored inventory, in one transaction, then signs a
 /// checkpoint.
-pub fn assess(ctx: &mut Context, progress: &dyn Progress) -> Result<AssessReport, PipelineError> {
+/// With `only`, just those controls are evaluated (and only their findings can close); an id that
+/// is not a built-in control is a usage error.
+pub fn assess(
+    ctx: &mut Context,
+    only: &[String],
+    progress: &dyn Progress,
+) -> Result<AssessReport, PipelineError> {
+    let only: Option<BTreeSet<String>> = if only.is_empty() {
+        None
+    } else {
+        let mut set = BTreeSet::new();
+        for id in only {
+            let id = id.trim().to_ascii_uppercase();
+            if !castellan_policy::BUILTIN.contains(&id.as_str()) {
+                return Err(PipelineError::Usage(format!(
+                    "--control {id}: not a control Castellan evaluates (evaluated: {})",
+                    castellan_policy::BUILTIN.join(", ")
+                )));
+            }
+            set.insert(id);
+        }
+        Some(set)
+    };
     let now = ctx.clock.now();
     let mut tx = ctx.store.begin(now)?;
-    let report = assess_in_tx(&mut tx, now, progress)?;
+    let report = assess_in_tx(&mut tx, now, only.as_ref(), progress)?;
     tx.commit()?;
     ctx.checkpoint()?;
     Ok(report)
@@ -245,7 +276,7 @@ pub fn run_estate(
     for (path, kind) in &files {
         imports.push(import_file(&mut tx, path, *kind, progress)?);
     }
-    let assessment = assess_in_tx(&mut tx, now, progress)?;
+    let assessment = assess_in_tx(&mut tx, now, None, progress)?;
     tx.commit()?;
     let checkpoint = ctx.checkpoint()?;
     progress.message("writing evidence");

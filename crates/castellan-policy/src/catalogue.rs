@@ -102,6 +102,9 @@ pub struct Control {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
+    /// Threshold overrides per assessment profile (`standard`, `micro_entity`, `high_assurance`).
+    #[serde(default)]
+    pub profiles: BTreeMap<String, BTreeMap<String, Threshold>>,
     /// Controls, by id order.
     pub controls: Vec<Control>,
 }
@@ -131,7 +134,18 @@ impl Catalogue {
 
     /// A default threshold of a control, as a whole number (days, hours, counts).
     pub fn threshold(&self, control: &str, name: &str) -> Option<u32> {
-        match self.get(control)?.thresholds.get(name)? {
+        self.threshold_for(control, name, "standard")
+    }
+
+    /// A threshold under an assessment profile: the profile's value for that name, else the
+    /// control's default.
+    pub fn threshold_for(&self, control: &str, name: &str, profile: &str) -> Option<u32> {
+        let value = self
+            .profiles
+            .get(profile)
+            .and_then(|p| p.get(name))
+            .or_else(|| self.get(control)?.thresholds.get(name))?;
+        match value {
             Threshold::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= f64::from(u32::MAX) => {
                 Some(*n as u32)
             }
@@ -184,5 +198,16 @@ mod tests {
             Some(90)
         );
         assert_eq!(c.threshold("NHI-GOV-007", "dormant_days"), Some(45));
+        assert_eq!(
+            c.threshold_for("NHI-GOV-005", "rotation_max_age_days", "high_assurance"),
+            Some(30)
+        );
+        assert_eq!(
+            c.threshold_for("NHI-GOV-005", "rotation_max_age_days", "micro_entity"),
+            Some(90)
+        );
+        for p in ["standard", "micro_entity", "high_assurance"] {
+            assert!(c.profiles.contains_key(p), "{p}");
+        }
     }
 }

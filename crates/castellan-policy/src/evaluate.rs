@@ -28,20 +28,20 @@ pub struct Thresholds {
 impl Thresholds {
     /// Defaults from the catalogue.
     pub fn from_catalogue(c: &Catalogue) -> Thresholds {
+        Thresholds::for_profile(c, "standard")
+    }
+
+    /// Catalogue defaults under an assessment profile (`standard`, `micro_entity`, `high_assurance`).
+    pub fn for_profile(c: &Catalogue, profile: &str) -> Thresholds {
+        let t = |control: &str, name: &str, default: u32| {
+            c.threshold_for(control, name, profile).unwrap_or(default)
+        };
         Thresholds {
-            rotation_max_age_days: c
-                .threshold("NHI-GOV-005", "rotation_max_age_days")
-                .unwrap_or(90),
-            dormant_days: c.threshold("NHI-GOV-007", "dormant_days").unwrap_or(45),
-            orphan_reassignment_grace_days: c
-                .threshold("NHI-GOV-002", "orphan_reassignment_grace_days")
-                .unwrap_or(7),
-            max_sync_age_hours: c
-                .threshold("NHI-GOV-001", "max_sync_age_hours")
-                .unwrap_or(24),
-            max_exception_days: c
-                .threshold("NHI-GOV-024", "max_exception_days")
-                .unwrap_or(180),
+            rotation_max_age_days: t("NHI-GOV-005", "rotation_max_age_days", 90),
+            dormant_days: t("NHI-GOV-007", "dormant_days", 45),
+            orphan_reassignment_grace_days: t("NHI-GOV-002", "orphan_reassignment_grace_days", 7),
+            max_sync_age_hours: t("NHI-GOV-001", "max_sync_age_hours", 24),
+            max_exception_days: t("NHI-GOV-024", "max_exception_days", 180),
         }
     }
 }

@@ -176,14 +176,26 @@ pub fn render_html(
         let label = match status {
             "failing" => r#"<span class="st-open">failing</span>"#,
             "passing" => r#"<span class="st-closed">passing</span>"#,
-            "manual_attestation_required" => r#"<span class="muted">manual attestation</span>"#,
+            "manual_attestation_required" => {
+                r#"<span class="st-open">manual attestation missing</span>"#
+            }
+            "attested" => r#"<span class="st-excepted">attested</span>"#,
             _ => r#"<span class="muted">not evaluated yet</span>"#,
         };
         let _ = write!(
             table,
             r#"<tr><td class="nowrap"><code>{}</code></td><td>{}</td><td class="nowrap">{label}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{open}</td><td class="num">{exc}</td></tr>"#,
             escape(id),
-            s(&c["title"]),
+            match c["attestation"].as_object() {
+                Some(a) => format!(
+                    "{}<br><span class=\"muted\">attested by {} on {}: {}</span>",
+                    s(&c["title"]),
+                    s(&a["attested_by"].clone()),
+                    escape(a["date"].as_str().map_or("", |d| &d[..d.len().min(10)])),
+                    s(&a["evidence"].clone())
+                ),
+                None => s(&c["title"]),
+            },
             escape(&mappings.nis2.join(", ")),
             escape(&mappings.nist_csf_2.join(", ")),
             escape(&mappings.owasp_nhi_2025.join(", ")),
@@ -192,7 +204,7 @@ pub fn render_html(
     table.push_str("</tbody></table>");
     h.push_str(&bar_chart(&rows));
     h.push_str(&table);
-    h.push_str(r#"<p class="muted">Controls marked “not evaluated yet” or “manual attestation” are not decided by this run and are not counted as passing.</p></section>"#);
+    h.push_str(r#"<p class="muted">Controls marked “not evaluated yet” are not decided by this run and are not counted as passing. Manual controls show the attestation and evidence recorded in the governance file.</p></section>"#);
 
     // Findings
     let _ = write!(

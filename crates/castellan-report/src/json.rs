@@ -178,6 +178,25 @@ pub fn summary_json(
             _ => closed += 1,
         }
     }
+    let now = castellan_model::parse_ts(&input.generated_at).ok();
+    let attestations: Vec<Value> = store
+        .entities("attestation")?
+        .into_iter()
+        .map(|e| e.data)
+        .collect();
+    let current_attestation =
+        |control: &str| -> Option<Value> {
+            attestations
+            .iter()
+            .filter(|a| a["control"] == control)
+            .filter(|a| {
+                let date = a["date"].as_str().and_then(|t| castellan_model::parse_ts(t).ok());
+                let expires = a["expires"].as_str().and_then(|t| castellan_model::parse_ts(t).ok());
+                matches!((now, date), (Some(n), Some(d)) if d <= n && expires.is_none_or(|e| n < e))
+            })
+            .max_by_key(|a| a["date"].as_str().unwrap_or("").to_string())
+            .cloned()
+        };
     let identities = store.identities()?;
     let present: Vec<&StoredIdentity> = identities
         .iter()
@@ -218,8 +237,10 @@ pub fn summary_json(
                     castellan_policy::Automation::Builtin if count("open") > 0 => "failing",
                     castellan_policy::Automation::Builtin => "passing",
                     castellan_policy::Automation::Planned => "not_evaluated",
+                    castellan_policy::Automation::Manual if current_attestation(&c.id).is_some() => "attested",
                     castellan_policy::Automation::Manual => "manual_attestation_required",
                 },
+                "attestation": current_attestation(&c.id),
                 "open": count("open"),
                 "excepted": count("excepted"),
             })

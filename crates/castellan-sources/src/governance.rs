@@ -110,6 +110,33 @@ pub struct Governance {
     pub exceptions: Vec<Exception>,
     /// Threshold overrides.
     pub thresholds: Thresholds,
+    /// Human attestations for controls that need one (e.g. management approval of the policy).
+    #[serde(default)]
+    pub attestations: Vec<Attestation>,
+}
+
+/// A person's statement that a manual control is met, with a pointer to the evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The control attested.
+    pub control: String,
+    /// What is attested.
+    pub statement: String,
+    /// Who attests (e-mail).
+    pub attested_by: String,
+    /// When.
+    pub date: Timestamp,
+    /// Where the evidence is (document, minutes, ticket).
+    pub evidence: String,
+    /// When the attestation must be renewed.
+    pub expires: Option<Timestamp>,
+}
+
+impl Attestation {
+    /// Whether it is in force at `now`.
+    pub fn is_current(&self, now: Timestamp) -> bool {
+        self.date <= now && self.expires.is_none_or(|e| now < e)
+    }
 }
 
 // ---- the file as written ----
@@ -135,6 +162,19 @@ struct File {
     exceptions: Vec<ExceptionDecl>,
     #[serde(default)]
     thresholds: Thresholds,
+    #[serde(default)]
+    attestations: Vec<AttestationDecl>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttestationDecl {
+    control: Spanned<String>,
+    statement: String,
+    attested_by: Spanned<String>,
+    date: Spanned<String>,
+    evidence: String,
+    expires: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -309,8 +349,18 @@ pub fn parse_date(s: &str) -> Option<Timestamp> {
     castellan_model::parse_ts(s).ok()
 }
 
-/// Parses and validates a governance file.
+/// Parses and validates a governance file (control ids are only checked for their form).
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
+    parse_checked(path, bytes, None)
+}
+
+/// Parses and validates a governance file; with `controls`, every control id it names
+/// (exceptions, attestations) must be one of them.
+pub fn parse_checked(
+    path: &str,
+    bytes: &[u8],
+    controls: Option<&[&str]>,
+) -> Result<Governance, SourceError> {
     let text = std::str::from_utf8(bytes).map_err(|e| SourceError::Line {
         path: path.to_string(),
         line: 1 + bytes[..e.valid_up_to()]
@@ -611,12 +661,12 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
             ));
         }
         let control = e.control.value.trim();
-        if !control.starts_with("NHI-") {
+        if !control.starts_with("NHI-") || controls.is_some_and(|known| !known.contains(&control)) {
             return Err(cx.err(
                 &e.control,
                 "exceptions.control",
                 format!(
-                    "{} is not a control id (e.g. NHI-GOV-005; see `castellan controls list`)",
+                    "{} is not a control of the catalogue (e.g. NHI-GOV-005; see `castellan controls list`)",
                     show_value(control)
                 ),
             ));
@@ -663,6 +713,46 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Governance, SourceError> {
             requested_by: e.requested_by.clone(),
             granted_at,
             expires_at,
+        });
+    }
+    for a in file.attestations {
+        let control = a.control.value.trim();
+        if !control.starts_with("NHI-") || controls.is_some_and(|known| !known.contains(&control)) {
+            return Err(cx.err(
+                &a.control,
+                "attestations.control",
+                format!(
+                    "{} is not a control of the catalogue (see `castellan controls list`)",
+                    show_value(control)
+                ),
+            ));
+        }
+        if !a.attested_by.value.contains('@') {
+            return Err(cx.err(
+                &a.attested_by,
+                "attestations.attested_by",
+                "must be the attesting person's e-mail".into(),
+            ));
+        }
+        if a.evidence.trim().is_empty() || a.statement.trim().is_empty() {
+            return Err(cx.err(
+                &a.control,
+                "attestations",
+                "an attestation needs a statement and a pointer to its evidence".into(),
+            ));
+        }
+        let date = cx.date(&a.date, "attestations.date")?;
+        let expires = match &a.expires {
+            Some(v) => Some(cx.date(v, "attestations.expires")?),
+            None => None,
+        };
+        g.attestations.push(Attestation {
+            control: control.to_string(),
+            statement: a.statement,
+            attested_by: a.attested_by.value.trim().to_ascii_lowercase(),
+            date,
+            evidence: a.evidence,
+            expires,
         });
     }
     Ok(g)

@@ -680,23 +680,26 @@ impl Tx<'_> {
         Ok(change)
     }
 
-    /// Closes every open or excepted finding not in `current` (the ids the evaluation produced).
+    /// Closes every open or excepted finding not in `current` (the ids the evaluation produced),
+    /// restricted to `only_controls` when the evaluation covered only some controls.
     /// Returns the ids closed.
     pub fn close_findings_except(
         &mut self,
         current: &std::collections::BTreeSet<String>,
+        only_controls: Option<&std::collections::BTreeSet<String>>,
     ) -> Result<Vec<String>, StoreError> {
         self.flush()?;
         let rows = self.store.conn.query(
-            "SELECT id FROM findings WHERE status <> 'closed' ORDER BY id",
+            "SELECT id, control FROM findings WHERE status <> 'closed' ORDER BY id",
             &[],
         )?;
         let mut closed = Vec::new();
         for row in rows {
-            let Some(Val::Text(id)) = row.into_iter().next() else {
+            let mut it = row.into_iter();
+            let (Some(Val::Text(id)), Some(Val::Text(control))) = (it.next(), it.next()) else {
                 continue;
             };
-            if current.contains(&id) {
+            if current.contains(&id) || only_controls.is_some_and(|only| !only.contains(&control)) {
                 continue;
             }
             self.store.conn.exec(

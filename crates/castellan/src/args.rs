@@ -145,6 +145,9 @@ pub struct AssessArgs {
     /// Exit 1 when an open finding has this severity or higher.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// Evaluate only these controls (repeatable); the others' findings are left as they are.
+    #[arg(long = "control", value_name = "ID")]
+    pub controls: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ use crate::output::{self, Bar};
 pub fn run(g: &Global, a: &AssessArgs) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     let bar = Bar::new(g);
-    let report = castellan_pipeline::assess(&mut ctx, &bar);
+    let report = castellan_pipeline::assess(&mut ctx, &a.controls, &bar);
     bar.finish();
     let report = report?;
     let catalogue =
