@@ -7,7 +7,9 @@
 mod catalogue;
 mod evaluate;
 mod frameworks;
+mod risk;
 
 pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
 pub use evaluate::{BUILTIN, Estate, IdentityView, SourceFreshness, Thresholds, evaluate};
 pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};
+pub use risk::{Risk, RiskFactor, risk};

@@ -206,6 +206,35 @@ pub fn render_html(
     h.push_str(&table);
     h.push_str(r#"<p class="muted">Controls marked “not evaluated yet” are not decided by this run and are not counted as passing. Manual controls show the attestation and evidence recorded in the governance file.</p></section>"#);
 
+    // Top risks
+    let mut ranked: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["risk"]["score"].as_u64().unwrap_or(0) > 0)
+        .collect();
+    ranked.sort_by(|a, b| {
+        b["risk"]["score"]
+            .as_u64()
+            .cmp(&a["risk"]["score"].as_u64())
+            .then(a["id"].as_str().cmp(&b["id"].as_str()))
+    });
+    h.push_str(r#"<section id="risks"><h2>Top risks</h2><table><thead><tr><th class="num">Risk</th><th>Identity</th><th>Why</th></tr></thead><tbody>"#);
+    for it in ranked.iter().take(10) {
+        let why: Vec<String> = it["risk"]["factors"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .map(|f| format!("{} (+{})", s(&f["detail"]), s(&f["points"])))
+            .collect();
+        let _ = write!(
+            h,
+            r#"<tr><td class="num"><b>{}</b></td><td><code>{}</code></td><td>{}</td></tr>"#,
+            s(&it["risk"]["score"]),
+            s(&it["id"]),
+            why.join("; "),
+        );
+    }
+    h.push_str(r#"</tbody></table><p class="muted">Score 0–100 from open findings, privilege, service criticality, supplier, interactive use and ownership; see docs/controls.md.</p></section>"#);
+
     // Findings
     let _ = write!(
         h,

@@ -13,7 +13,11 @@ fn strip<'a>(prefix: &str, v: &'a Option<String>) -> Option<&'a str> {
 
 /// The inventory JSON object of one identity with its credentials (the stable format of
 /// `castellan inventory --json` and `inventory.json`, documented in docs/data-model.md).
-pub fn inventory_item(si: &StoredIdentity, creds: &[StoredCredential]) -> Value {
+pub fn inventory_item(
+    si: &StoredIdentity,
+    creds: &[StoredCredential],
+    risk: &castellan_policy::Risk,
+) -> Value {
     let i = &si.identity;
     let a = &si.attribution;
     let status = if si.provenance.gone_at.is_some() {
@@ -34,6 +38,7 @@ pub fn inventory_item(si: &StoredIdentity, creds: &[StoredCredential]) -> Value 
         "service": strip("service:", &a.service),
         "supplier": strip("supplier:", &a.supplier),
         "attributed_via": a.via,
+        "risk": risk,
         "created_at": i.created_at.map(format_ts),
         "last_used_at": i.last_used_at.map(format_ts),
         "tags": i.tags,
@@ -64,30 +69,76 @@ pub fn inventory_item(si: &StoredIdentity, creds: &[StoredCredential]) -> Value 
 /// `inventory.json`: every identity (gone ones included, marked) with its credentials.
 pub fn inventory_json(store: &mut Store, generated_at: &str) -> Result<Value, StoreError> {
     let mut by_identity: BTreeMap<String, Vec<StoredCredential>> = BTreeMap::new();
-    let mut orphans = Vec::new();
     for c in store.credentials()? {
-        match c.credential.identity_id.clone() {
-            Some(id) => by_identity.entry(id).or_default().push(c),
-            None => orphans.push(c),
+        if let Some(id) = c.credential.identity_id.clone() {
+            by_identity.entry(id).or_default().push(c);
         }
     }
+    let risks = RiskContext::load(store)?;
     let identities: Vec<Value> = store
         .identities()?
         .iter()
         .map(|si| {
-            inventory_item(
-                si,
-                by_identity
-                    .get(&si.identity.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-            )
+            let creds = by_identity
+                .get(&si.identity.id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            inventory_item(si, creds, &risks.risk(si, creds))
         })
         .collect();
     Ok(json!({
         "generated_at": generated_at,
         "identities": identities,
     }))
+}
+
+/// What risk scoring needs besides an identity: its findings and its service's criticality.
+#[derive(Debug)]
+pub struct RiskContext {
+    findings: Vec<Finding>,
+    services: BTreeMap<String, castellan_model::Criticality>,
+}
+
+impl RiskContext {
+    /// Loads findings and services from the store.
+    pub fn load(store: &mut Store) -> Result<RiskContext, StoreError> {
+        let services = store
+            .entities("service")?
+            .into_iter()
+            .filter_map(|e| serde_json::from_value::<castellan_model::Service>(e.data).ok())
+            .map(|s| (s.id, s.criticality))
+            .collect();
+        Ok(RiskContext {
+            findings: store.findings()?,
+            services,
+        })
+    }
+
+    /// The risk of one identity (gone identities score 0).
+    pub fn risk(&self, si: &StoredIdentity, creds: &[StoredCredential]) -> castellan_policy::Risk {
+        if si.provenance.gone_at.is_some() {
+            return castellan_policy::Risk::default();
+        }
+        let id = &si.identity.id;
+        let prefix = format!("{id}/");
+        let mine: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| &f.subject == id || f.subject.starts_with(&prefix))
+            .collect();
+        let credentials: Vec<castellan_model::Credential> = creds
+            .iter()
+            .filter(|c| c.provenance.gone_at.is_none())
+            .map(|c| c.credential.clone())
+            .collect();
+        let service = si
+            .attribution
+            .service
+            .as_ref()
+            .and_then(|s| self.services.get(s))
+            .copied();
+        castellan_policy::risk(&si.identity, &si.attribution, &credentials, &mine, service)
+    }
 }
 
 /// One finding as JSON, with its control's title.

@@ -9,6 +9,7 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
     match cmd {
         InventoryCmd::List { kind, unowned, all } => {
             let creds = ctx.store.credentials()?;
+            let risks = castellan_report::RiskContext::load(&mut ctx.store)?;
             let mut items = Vec::new();
             for si in ctx.store.identities()? {
                 if !all && si.provenance.gone_at.is_some() {
@@ -27,7 +28,11 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                     })
                     .cloned()
                     .collect();
-                items.push(castellan_report::inventory_item(&si, &mine));
+                items.push(castellan_report::inventory_item(
+                    &si,
+                    &mine,
+                    &risks.risk(&si, &mine),
+                ));
             }
             if g.json {
                 output::print_json(&serde_json::Value::Array(items));
@@ -36,6 +41,7 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                     "id",
                     "kind",
                     "status",
+                    "risk",
                     "owner",
                     "service",
                     "supplier",
@@ -48,6 +54,7 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                         text("id"),
                         text("kind"),
                         text("status"),
+                        it["risk"]["score"].to_string(),
                         text("owner"),
                         text("service"),
                         text("supplier"),
@@ -81,7 +88,8 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                 });
             };
             let creds = ctx.store.credentials_of(&si.identity.id)?;
-            let mut item = castellan_report::inventory_item(&si, &creds);
+            let risks = castellan_report::RiskContext::load(&mut ctx.store)?;
+            let mut item = castellan_report::inventory_item(&si, &creds, &risks.risk(&si, &creds));
             let catalogue = castellan_policy::Catalogue::builtin()
                 .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             let findings: Vec<serde_json::Value> = ctx

@@ -238,6 +238,7 @@ fn inventory_json_has_the_documented_fields() {
             "supplier",
             "status",
             "credentials",
+            "risk",
         ] {
             assert!(it.get(k).is_some(), "missing {k} in {it}");
         }
@@ -277,6 +278,35 @@ fn inventory_json_has_the_documented_fields() {
             "sentinel {sentinel} leaked into the inventory"
         );
     }
+    // the risk score is the sum of its explained factors
+    for it in items {
+        let sum: u64 = it["risk"]["factors"]
+            .as_array()
+            .expect("factors")
+            .iter()
+            .map(|f| f["points"].as_u64().expect("points"))
+            .sum();
+        assert_eq!(
+            it["risk"]["score"].as_u64().expect("score"),
+            sum.min(100),
+            "{}",
+            it["id"]
+        );
+    }
+    let globex = items
+        .iter()
+        .find(|i| i["name"] == "vendor-globex-etl")
+        .expect("globex");
+    let factors: Vec<&str> = globex["risk"]["factors"]
+        .as_array()
+        .expect("factors")
+        .iter()
+        .map(|f| f["factor"].as_str().expect("factor"))
+        .collect();
+    assert!(
+        factors.contains(&"third_party") && factors.contains(&"findings"),
+        "{factors:?}"
+    );
     let ci = items
         .iter()
         .find(|i| i["name"] == "ci-deployer")
