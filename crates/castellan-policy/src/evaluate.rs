@@ -115,6 +115,8 @@ fn days(d: SignedDuration) -> i64 {
 struct Ctx<'a> {
     estate: &'a Estate,
     catalogue: &'a Catalogue,
+    /// Per control: the indices of its exceptions and one compiled set of their subject globs.
+    matchers: BTreeMap<String, (Vec<usize>, globset::GlobSet)>,
     out: Vec<Finding>,
 }
 
@@ -135,27 +137,27 @@ impl Ctx<'_> {
         let mut status = FindingStatus::Open;
         let mut exception = None;
         let mut evidence = evidence;
-        for e in &self.estate.exceptions {
-            if e.control != control {
-                continue;
-            }
-            let Ok(glob) = Glob::new(&e.subject) else {
-                continue;
-            };
-            let m = glob.compile_matcher();
-            if !(m.is_match(subject) || m.is_match(identity)) {
-                continue;
-            }
-            if e.expires_at > self.estate.now {
-                status = FindingStatus::Excepted;
-                exception = Some(e.id.clone());
-                break;
-            }
-            if let Value::Object(map) = &mut evidence {
-                map.insert(
-                    "expired_exception".into(),
-                    json!({ "id": e.id, "expired_at": format_ts(e.expires_at) }),
-                );
+        if let Some((indices, set)) = self.matchers.get(control) {
+            // Exceptions in file order: the first unexpired one that matches applies.
+            let mut hits: Vec<usize> = set.matches(subject);
+            hits.extend(set.matches(identity));
+            hits.sort_unstable();
+            hits.dedup();
+            for e in hits
+                .into_iter()
+                .map(|h| &self.estate.exceptions[indices[h]])
+            {
+                if e.expires_at > self.estate.now {
+                    status = FindingStatus::Excepted;
+                    exception = Some(e.id.clone());
+                    break;
+                }
+                if let Value::Object(map) = &mut evidence {
+                    map.insert(
+                        "expired_exception".into(),
+                        json!({ "id": e.id, "expired_at": format_ts(e.expires_at) }),
+                    );
+                }
             }
         }
         self.out.push(Finding {
@@ -173,26 +175,76 @@ impl Ctx<'_> {
     }
 }
 
+fn exception_matchers(
+    exceptions: &[Exception],
+) -> BTreeMap<String, (Vec<usize>, globset::GlobSet)> {
+    let mut by_control: BTreeMap<String, (Vec<usize>, globset::GlobSetBuilder)> = BTreeMap::new();
+    for (i, e) in exceptions.iter().enumerate() {
+        // Globs were validated when the governance file was read; a bad one matches nothing.
+        let Ok(glob) = Glob::new(&e.subject) else {
+            continue;
+        };
+        let entry = by_control
+            .entry(e.control.clone())
+            .or_insert_with(|| (Vec::new(), globset::GlobSetBuilder::new()));
+        entry.0.push(i);
+        entry.1.add(glob);
+    }
+    by_control
+        .into_iter()
+        .filter_map(|(control, (idx, builder))| {
+            builder.build().ok().map(|set| (control, (idx, set)))
+        })
+        .collect()
+}
+
 /// Evaluates every built-in control over `estate` and returns the failing (control, subject)
 /// pairs as findings, ordered by id. Excepted findings are included with status `excepted`.
 pub fn evaluate(estate: &Estate, catalogue: &Catalogue) -> Vec<Finding> {
-    let mut cx = Ctx {
-        estate,
-        catalogue,
-        out: Vec::new(),
-    };
-    freshness(&mut cx);
+    let mut ev = Evaluator::new(estate, catalogue);
     for view in &estate.identities {
-        owner_present(&mut cx, view);
-        rotation(&mut cx, view);
-        dormancy(&mut cx, view);
-        supplier_contract(&mut cx, view);
-        privileged_hardening(&mut cx, view);
-        interactive_use(&mut cx, view);
+        ev.identity(view);
     }
-    exceptions_time_bound(&mut cx);
-    cx.out.sort_by(|a, b| a.id.cmp(&b.id));
-    cx.out
+    ev.finish()
+}
+
+/// Streaming evaluation: feed identities one at a time (the estate's own `identities` are not
+/// read), so an inventory of millions never has to be in memory at once.
+#[allow(missing_debug_implementations)]
+pub struct Evaluator<'a> {
+    cx: Ctx<'a>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Starts an evaluation; estate-wide controls (source freshness) are evaluated here.
+    pub fn new(estate: &'a Estate, catalogue: &'a Catalogue) -> Evaluator<'a> {
+        let mut cx = Ctx {
+            estate,
+            catalogue,
+            matchers: exception_matchers(&estate.exceptions),
+            out: Vec::new(),
+        };
+        freshness(&mut cx);
+        Evaluator { cx }
+    }
+
+    /// Evaluates the per-identity controls on one identity.
+    pub fn identity(&mut self, view: &IdentityView) {
+        let cx = &mut self.cx;
+        owner_present(cx, view);
+        rotation(cx, view);
+        dormancy(cx, view);
+        supplier_contract(cx, view);
+        privileged_hardening(cx, view);
+        interactive_use(cx, view);
+    }
+
+    /// Ends the evaluation (exceptions' own control) and returns the findings ordered by id.
+    pub fn finish(mut self) -> Vec<Finding> {
+        exceptions_time_bound(&mut self.cx);
+        self.cx.out.sort_by(|a, b| a.id.cmp(&b.id));
+        self.cx.out
+    }
 }
 
 /// NHI-GOV-001 (source freshness).

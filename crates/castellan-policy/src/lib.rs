@@ -10,6 +10,8 @@ mod frameworks;
 mod risk;
 
 pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
-pub use evaluate::{BUILTIN, Estate, IdentityView, SourceFreshness, Thresholds, evaluate};
+pub use evaluate::{
+    BUILTIN, Estate, Evaluator, IdentityView, SourceFreshness, Thresholds, evaluate,
+};
 pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};
 pub use risk::{Risk, RiskFactor, risk};
