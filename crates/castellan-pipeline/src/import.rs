@@ -108,6 +108,9 @@ pub fn discover(dir: &Path) -> Result<Discovered, PipelineError> {
     let mut skipped = Vec::new();
     for path in files {
         let head = read_head(&path)?;
+        if path.extension().is_some_and(|x| x == "rego") {
+            continue; // custom controls, read by the assessment
+        }
         match castellan_sources::detect(&path, &head) {
             Some(kind) => found.push((path, kind)),
             None => skipped.push(Skipped {

@@ -25,6 +25,10 @@ pub struct AssessReport {
     pub attribution_changes: u64,
     /// Thresholds in force.
     pub thresholds: Option<Thresholds>,
+    /// Custom (Rego) controls that were evaluated.
+    pub custom_controls: Vec<castellan_policy::custom::CustomMetadata>,
+    /// Custom policies that could not be loaded or evaluated (their previous findings are kept).
+    pub policy_errors: Vec<castellan_policy::custom::PolicyError>,
 }
 
 /// What `run` did.
@@ -125,6 +129,7 @@ pub(crate) fn assess_in_tx(
     tx: &mut Tx<'_>,
     now: jiff::Timestamp,
     only: Option<&BTreeSet<String>>,
+    policies: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<AssessReport, PipelineError> {
     progress.message("assessing controls");
@@ -186,6 +191,42 @@ pub(crate) fn assess_in_tx(
     if let Some(only) = only {
         findings.retain(|f| only.contains(&f.control));
     }
+    // The controls whose verdicts this run replaces (findings of others are left as they are).
+    let mut evaluated: BTreeSet<String> = match only {
+        Some(only) => only.clone(),
+        None => castellan_policy::BUILTIN
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let mut custom_controls = Vec::new();
+    let mut policy_errors = Vec::new();
+    if let Some(dir) = policies.filter(|_| only.is_none()) {
+        progress.message("evaluating custom policies");
+        let (mut loaded, errors) = castellan_policy::custom::load_dir(dir);
+        policy_errors.extend(errors);
+        if !loaded.is_empty() {
+            let inventory =
+                castellan_report::inventory_json(tx.store()?, &castellan_model::format_ts(now))?;
+            let input = json!({ "now": castellan_model::format_ts(now), "identities": inventory["identities"] });
+            let input = serde_json::to_string(&input)
+                .map_err(|e| PipelineError::Internal(e.to_string()))?;
+            let input = castellan_policy::custom::input_value(&input)
+                .map_err(|e| PipelineError::Internal(e.to_string()))?;
+            for policy in &mut loaded {
+                match policy.evaluate(&input) {
+                    Ok(mut found) => {
+                        castellan_policy::apply_exceptions(&mut found, &estate);
+                        evaluated.insert(policy.metadata.id.clone());
+                        custom_controls.push(policy.metadata.clone());
+                        findings.extend(found);
+                    }
+                    Err(e) => policy_errors.push(e),
+                }
+            }
+            findings.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+    }
     let mut opened = 0;
     let mut current = BTreeSet::new();
     for f in &findings {
@@ -194,7 +235,7 @@ pub(crate) fn assess_in_tx(
         }
         current.insert(f.id.clone());
     }
-    let closed = tx.close_findings_except(&current, only)?.len() as u64;
+    let closed = tx.close_findings_except(&current, Some(&evaluated))?.len() as u64;
     let open = findings
         .iter()
         .filter(|f| f.status == FindingStatus::Open)
@@ -207,7 +248,9 @@ pub(crate) fn assess_in_tx(
         "assessment.run",
         "controls",
         json!({
-            "controls": castellan_policy::BUILTIN,
+            "controls": evaluated,
+            "custom_controls": custom_controls.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            "policy_errors": policy_errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "not_evaluated": catalogue.controls.iter().filter(|c| c.automation == castellan_policy::Automation::Planned).map(|c| c.id.clone()).collect::<Vec<_>>(),
             "manual": catalogue.controls.iter().filter(|c| c.automation == castellan_policy::Automation::Manual).map(|c| c.id.clone()).collect::<Vec<_>>(),
             "thresholds": thresholds,
@@ -225,6 +268,8 @@ pub(crate) fn assess_in_tx(
         closed,
         attribution_changes,
         thresholds: Some(thresholds),
+        custom_controls,
+        policy_errors,
     })
 }
 
@@ -235,6 +280,7 @@ pub(crate) fn assess_in_tx(
 pub fn assess(
     ctx: &mut Context,
     only: &[String],
+    policies: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<AssessReport, PipelineError> {
     let only: Option<BTreeSet<String>> = if only.is_empty() {
@@ -255,7 +301,7 @@ pub fn assess(
     };
     let now = ctx.clock.now();
     let mut tx = ctx.store.begin(now)?;
-    let report = assess_in_tx(&mut tx, now, only.as_ref(), progress)?;
+    let report = assess_in_tx(&mut tx, now, only.as_ref(), policies, progress)?;
     tx.commit()?;
     ctx.checkpoint()?;
     Ok(report)
@@ -263,10 +309,13 @@ pub fn assess(
 
 /// The main job: import everything recognised under `estate`, assess, commit (all or nothing),
 /// sign a checkpoint, and write the evidence folder `out`.
+///
+/// Custom Rego policies are read from `policies`, or else from `ESTATE/policies/` when it exists.
 pub fn run_estate(
     ctx: &mut Context,
     estate: &Path,
     out: &Path,
+    policies: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
     let (files, skipped) = discover(estate)?;
@@ -276,7 +325,13 @@ pub fn run_estate(
     for (path, kind) in &files {
         imports.push(import_file(&mut tx, path, *kind, progress)?);
     }
-    let assessment = assess_in_tx(&mut tx, now, None, progress)?;
+    let default_policies = estate.join("policies");
+    let policies = policies.or_else(|| {
+        default_policies
+            .is_dir()
+            .then_some(default_policies.as_path())
+    });
+    let assessment = assess_in_tx(&mut tx, now, None, policies, progress)?;
     tx.commit()?;
     let checkpoint = ctx.checkpoint()?;
     progress.message("writing evidence");
@@ -287,6 +342,8 @@ pub fn run_estate(
         imports: serde_json::to_value(&imports).unwrap_or_default(),
         skipped: serde_json::to_value(&skipped).unwrap_or_default(),
         thresholds: serde_json::to_value(&assessment.thresholds).unwrap_or_default(),
+        custom_controls: serde_json::to_value(&assessment.custom_controls).unwrap_or_default(),
+        policy_errors: serde_json::to_value(&assessment.policy_errors).unwrap_or_default(),
         checkpoint: checkpoint.clone(),
     };
     let files_written =

@@ -175,6 +175,27 @@ impl Ctx<'_> {
     }
 }
 
+/// Applies the estate's exceptions to findings produced elsewhere (custom Rego controls): a
+/// finding whose control and subject an unexpired exception covers becomes `excepted`.
+pub fn apply_exceptions(findings: &mut [Finding], estate: &Estate) {
+    let matchers = exception_matchers(&estate.exceptions);
+    for f in findings {
+        let Some((indices, set)) = matchers.get(&f.control) else {
+            continue;
+        };
+        let mut hits = set.matches(&f.subject);
+        hits.sort_unstable();
+        if let Some(e) = hits
+            .into_iter()
+            .map(|h| &estate.exceptions[indices[h]])
+            .find(|e| e.expires_at > estate.now)
+        {
+            f.status = FindingStatus::Excepted;
+            f.exception = Some(e.id.clone());
+        }
+    }
+}
+
 fn exception_matchers(
     exceptions: &[Exception],
 ) -> BTreeMap<String, (Vec<usize>, globset::GlobSet)> {

@@ -5,13 +5,15 @@
 //! evidence (dates, thresholds, ids) so the verdict can be checked by hand.
 
 mod catalogue;
+pub mod custom;
 mod evaluate;
 mod frameworks;
 mod risk;
 
 pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
 pub use evaluate::{
-    BUILTIN, Estate, Evaluator, IdentityView, SourceFreshness, Thresholds, evaluate,
+    BUILTIN, Estate, Evaluator, IdentityView, SourceFreshness, Thresholds, apply_exceptions,
+    evaluate,
 };
 pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};
 pub use risk::{Risk, RiskFactor, risk};

@@ -166,14 +166,21 @@ pub fn render_html(
         let open = c["open"].as_u64().unwrap_or(0);
         let exc = c["excepted"].as_u64().unwrap_or(0);
         let status = c["status"].as_str().unwrap_or("not_evaluated");
-        if c["automation"] == "builtin" {
+        if c["automation"] == "builtin" || c["automation"] == "custom" {
             rows.push((id.to_string(), open, exc));
         }
         let mappings = catalogue
             .get(id)
             .map(|c| c.mappings.clone())
             .unwrap_or_default();
+        let custom = c["automation"] == "custom";
         let label = match status {
+            "failing" if custom => {
+                r#"<span class="st-open">failing</span> <span class="muted">(custom)</span>"#
+            }
+            "passing" if custom => {
+                r#"<span class="st-closed">passing</span> <span class="muted">(custom)</span>"#
+            }
             "failing" => r#"<span class="st-open">failing</span>"#,
             "passing" => r#"<span class="st-closed">passing</span>"#,
             "manual_attestation_required" => {

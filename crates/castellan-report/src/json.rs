@@ -295,7 +295,22 @@ pub fn summary_json(
                 "open": count("open"),
                 "excepted": count("excepted"),
             })
-        }).collect::<Vec<_>>(),
+        }).chain(input.custom_controls.as_array().into_iter().flatten().map(|c| {
+            let id = c["id"].as_str().unwrap_or("");
+            let by = by_control.get(id);
+            let count = |k: &str| by.and_then(|m| m.get(k)).copied().unwrap_or(0);
+            json!({
+                "id": id,
+                "title": c["title"],
+                "severity": c["severity"],
+                "automation": "custom",
+                "status": if count("open") > 0 { "failing" } else { "passing" },
+                "attestation": null,
+                "open": count("open"),
+                "excepted": count("excepted"),
+            })
+        })).collect::<Vec<_>>(),
+        "policy_errors": input.policy_errors,
         "thresholds": input.thresholds,
         "imports": input.imports,
         "skipped": input.skipped,

@@ -29,6 +29,10 @@ pub struct EvidenceInput {
     pub skipped: serde_json::Value,
     /// Thresholds in force.
     pub thresholds: serde_json::Value,
+    /// Custom (Rego) controls evaluated: their metadata.
+    pub custom_controls: serde_json::Value,
+    /// Custom policies that failed to load or evaluate.
+    pub policy_errors: serde_json::Value,
     /// The checkpoint signed after the run.
     pub checkpoint: castellan_ledger::Checkpoint,
 }

@@ -661,7 +661,11 @@ pub fn parse_checked(
             ));
         }
         let control = e.control.value.trim();
-        if !control.starts_with("NHI-") || controls.is_some_and(|known| !known.contains(&control)) {
+        // Catalogue ids (NHI-…) must exist; other ids name custom Rego controls.
+        if control.is_empty()
+            || (control.starts_with("NHI-")
+                && controls.is_some_and(|known| !known.contains(&control)))
+        {
             return Err(cx.err(
                 &e.control,
                 "exceptions.control",

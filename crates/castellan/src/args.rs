@@ -117,6 +117,9 @@ pub struct RunArgs {
     /// Exit 1 when an open finding has this severity or higher.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// Folder of custom Rego controls [default: ESTATE/policies when it exists].
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
 }
 
 /// Which importer to use.
@@ -148,6 +151,9 @@ pub struct AssessArgs {
     /// Evaluate only these controls (repeatable); the others' findings are left as they are.
     #[arg(long = "control", value_name = "ID")]
     pub controls: Vec<String>,
+    /// Folder of custom Rego controls to evaluate as well.
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ use crate::output::{self, Bar};
 pub fn run(g: &Global, a: &AssessArgs) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     let bar = Bar::new(g);
-    let report = castellan_pipeline::assess(&mut ctx, &a.controls, &bar);
+    let report = castellan_pipeline::assess(&mut ctx, &a.controls, a.policies.as_deref(), &bar);
     bar.finish();
     let report = report?;
     let catalogue =
@@ -17,6 +17,8 @@ pub fn run(g: &Global, a: &AssessArgs) -> Result<u8, Failure> {
             "closed": report.closed,
             "attribution_changes": report.attribution_changes,
             "thresholds": report.thresholds,
+            "custom_controls": report.custom_controls,
+            "policy_errors": report.policy_errors,
             "findings": report.findings.iter().map(|f| castellan_report::finding_json(f, &catalogue)).collect::<Vec<_>>(),
         });
         output::print_json(&v);
@@ -33,6 +35,9 @@ pub fn run(g: &Global, a: &AssessArgs) -> Result<u8, Failure> {
                 println!("  open {}: {n}", sev.as_str());
             }
         }
+    }
+    if output::report_policy_errors(&report.policy_errors) {
+        return Ok(crate::exit::INPUT);
     }
     Ok(output::fail_code(&report.findings, a.fail_on))
 }

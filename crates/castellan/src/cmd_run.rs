@@ -5,7 +5,8 @@ use crate::output::{self, Bar};
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     let bar = Bar::new(g);
-    let report = castellan_pipeline::run_estate(&mut ctx, &a.estate, &a.out, &bar);
+    let report =
+        castellan_pipeline::run_estate(&mut ctx, &a.estate, &a.out, a.policies.as_deref(), &bar);
     bar.finish();
     let report = report?;
     if g.json {
@@ -61,6 +62,9 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
             report.out_dir.display().to_string(),
         ]);
         println!("{t}");
+    }
+    if output::report_policy_errors(&report.assessment.policy_errors) {
+        return Ok(crate::exit::INPUT);
     }
     Ok(output::fail_code(&report.assessment.findings, a.fail_on))
 }

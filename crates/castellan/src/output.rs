@@ -88,6 +88,26 @@ pub fn fail_code(findings: &[Finding], fail_on: Option<crate::args::FailOn>) -> 
     }
 }
 
+/// Prints custom-policy errors on stderr; true when there were any (exit code 2: the built-in
+/// controls and the working policies were still evaluated and recorded).
+pub fn report_policy_errors(errors: &[castellan_policy::custom::PolicyError]) -> bool {
+    for e in errors {
+        eprintln!("error: custom policy {e}");
+    }
+    if !errors.is_empty() {
+        eprintln!(
+            "error: {} custom polic{} not evaluated; the other controls were assessed and recorded",
+            errors.len(),
+            if errors.len() == 1 {
+                "y was"
+            } else {
+                "ies were"
+            }
+        );
+    }
+    !errors.is_empty()
+}
+
 /// Open findings per severity, highest first.
 pub fn severity_counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
     Severity::ALL

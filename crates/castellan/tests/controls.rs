@@ -105,11 +105,16 @@ fn controls_that_are_not_evaluated_are_never_reported_as_passing() {
         .success();
     let summary = read_json(&dir.path().join("castellan-out/summary.json"));
     let controls = summary["controls"].as_array().expect("controls");
-    assert_eq!(controls.len(), 24);
+    assert_eq!(
+        controls.len(),
+        24 + 2,
+        "catalogue + the estate's two custom controls"
+    );
     for c in controls {
         let status = c["status"].as_str().expect("status");
         match c["automation"].as_str().expect("automation") {
             "builtin" => assert!(status == "failing" || status == "passing", "{c}"),
+            "custom" => assert!(status == "failing" || status == "passing", "{c}"),
             "manual" => assert!(
                 status == "manual_attestation_required" || status == "attested",
                 "{c}"
@@ -274,4 +279,97 @@ fn high_assurance_profile_tightens_thresholds() {
     let summary = read_json(&dir.path().join("castellan-out/summary.json"));
     assert!(summary["findings"]["open"].as_u64().expect("open") > n_standard);
     assert_eq!(summary["thresholds"]["rotation_max_age_days"], 30);
+}
+
+#[test]
+fn custom_rego_controls_run_with_the_estate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    estate_in(dir.path());
+    castellan(dir.path())
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .success();
+    let out = castellan(dir.path())
+        .args(["findings", "list", "--control", "CUSTOM-OPS-001", "--json"])
+        .assert()
+        .success();
+    let f = json(&out.get_output().stdout);
+    let subjects: Vec<&str> = f
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x["subject"].as_str().expect("s"))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "aws:123456789012:user/monitoring-probe",
+            "aws:123456789012:user/old-import-job"
+        ]
+    );
+    let summary = read_json(&dir.path().join("castellan-out/summary.json"));
+    let custom: Vec<(String, String)> = summary["controls"]
+        .as_array()
+        .expect("controls")
+        .iter()
+        .filter(|c| c["automation"] == "custom")
+        .map(|c| {
+            (
+                c["id"].as_str().expect("id").into(),
+                c["status"].as_str().expect("st").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        custom,
+        [
+            ("CUSTOM-CI-001".to_string(), "passing".to_string()),
+            ("CUSTOM-OPS-001".to_string(), "failing".to_string())
+        ]
+    );
+}
+
+#[test]
+fn broken_or_endless_policies_are_reported_and_everything_else_still_runs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let estate = estate_in(dir.path());
+    std::fs::write(
+        estate.join("policies/broken.rego"),
+        "package castellan.custom.broken\n\nmetadata := {\"id\": \"CUSTOM-BAD\", \"title\": \"x\", \"severity\": \"low\"}\n\nfindings contains f if {\n    f := \n}\n",
+    )
+    .expect("w");
+    std::fs::write(
+        estate.join("policies/endless.rego"),
+        "package castellan.custom.endless\n\nmetadata := {\"id\": \"CUSTOM-SLOW\", \"title\": \"slow\", \"severity\": \"low\"}\n\nfindings contains f if {\n    some a in numbers.range(1, 100000)\n    some b in numbers.range(1, 100000)\n    a + b == -1\n    f := {\"subject\": \"x\"}\n}\n",
+    )
+    .expect("w");
+    let started = std::time::Instant::now();
+    castellan(dir.path())
+        .env("CASTELLAN_POLICY_TIMEOUT_MS", "500")
+        .args(["run", "estate", "--now", NOW, "-q"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.rego"))
+        .stderr(predicate::str::contains("syntax error"))
+        .stderr(predicate::str::contains("endless.rego"))
+        .stderr(predicate::str::contains(
+            "2 custom policies were not evaluated",
+        ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // the built-in controls and the working custom policies were still assessed and recorded
+    let summary = read_json(&dir.path().join("castellan-out/summary.json"));
+    assert!(summary["findings"]["open"].as_u64().expect("open") > 10);
+    assert_eq!(summary["policy_errors"].as_array().map(Vec::len), Some(2));
+    let out = castellan(dir.path())
+        .args(["findings", "list", "--control", "CUSTOM-OPS-001", "--json"])
+        .assert()
+        .success();
+    assert_eq!(
+        json(&out.get_output().stdout).as_array().map(Vec::len),
+        Some(2)
+    );
+    castellan(dir.path())
+        .args(["ledger", "verify"])
+        .assert()
+        .success();
 }
