@@ -186,7 +186,7 @@ pub(crate) fn import_file(
     let before = snapshot(tx)?;
     // When the export says when it was produced, that is how current the data is.
     let mut data_as_of: Option<String> = None;
-    let (report, scopes) = match kind {
+    let (run, sha256, records, scopes) = match kind {
         SourceKind::Governance => {
             let bytes = read_all(path, MAX_GOVERNANCE_BYTES, "a governance file")?;
             let sha = hex::encode(Sha256::digest(&bytes));
@@ -196,36 +196,16 @@ pub(crate) fn import_file(
             let gov = governance::parse_checked(&display, &bytes, Some(&known))?;
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let records = import_governance(tx, run, &gov)?;
-            (
-                ImportReport {
-                    path: display.clone(),
-                    source: kind.name().into(),
-                    run,
-                    sha256: sha,
-                    records,
-                    ..Default::default()
-                },
-                vec!["governance".to_string()],
-            )
+            (run, sha, records, vec!["governance".to_string()])
         }
         SourceKind::AwsCredentialReportJson => {
             let bytes = read_all(path, MAX_JSON_ENVELOPE_BYTES, "a credential report")?;
             let sha = hex::encode(Sha256::digest(&bytes));
-            let reader = aws_credential_report::open_json(&display, &bytes)?;
+            let mut reader = aws_credential_report::open_json(&display, &bytes)?;
             data_as_of = reader.generated_at.map(castellan_model::format_ts);
             let run = tx.start_run(kind.name(), &display, &sha)?;
-            let (records, scopes) = import_rows(tx, run, reader, progress)?;
-            (
-                ImportReport {
-                    path: display.clone(),
-                    source: kind.name().into(),
-                    run,
-                    sha256: sha,
-                    records,
-                    ..Default::default()
-                },
-                scopes,
-            )
+            let (records, scopes) = import_rows(tx, run, &mut reader, progress)?;
+            (run, sha, records, scopes)
         }
         SourceKind::AwsCredentialReport => {
             let file = File::open(path).map_err(|source| SourceError::Io {
@@ -240,32 +220,22 @@ pub(crate) fn import_file(
                 &display,
                 BufReader::with_capacity(1 << 16, hashing),
             )?;
-            // The run id is needed before the rows; the hash is known only at the end.
+            // The file is streamed: the run starts before its hash is known.
             let run = tx.start_run(kind.name(), &display, "")?;
-            let mut records = 0;
-            let mut scopes = BTreeSet::new();
-            while let Some(row) = reader.next_row() {
-                let row = row?;
-                records += write_records(tx, run, &row, &mut scopes)?;
-                progress.advance(1);
-            }
-            let hashing = reader.into_inner().into_inner();
-            let sha = hex::encode(hashing.hasher.finalize());
+            let (records, scopes) = import_rows(tx, run, &mut reader, progress)?;
+            let sha = hex::encode(reader.into_inner().into_inner().hasher.finalize());
             tx.set_run_hash(run, &sha)?;
-            (
-                ImportReport {
-                    path: display.clone(),
-                    source: kind.name().into(),
-                    run,
-                    sha256: sha,
-                    records,
-                    ..Default::default()
-                },
-                scopes.into_iter().collect(),
-            )
+            (run, sha, records, scopes)
         }
     };
-    let mut report = report;
+    let mut report = ImportReport {
+        path: display.clone(),
+        source: kind.name().into(),
+        run,
+        sha256,
+        records,
+        ..Default::default()
+    };
     for scope in &scopes {
         report.gone += tx.sweep_gone(report.run, scope)?;
     }
@@ -299,7 +269,7 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<(u64, u64, u64), PipelineError> {
 fn import_rows<R: std::io::BufRead>(
     tx: &mut Tx<'_>,
     run: i64,
-    mut reader: aws_credential_report::Reader<R>,
+    reader: &mut aws_credential_report::Reader<R>,
     progress: &dyn Progress,
 ) -> Result<(u64, Vec<String>), PipelineError> {
     let mut records = 0;

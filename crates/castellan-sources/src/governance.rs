@@ -161,9 +161,19 @@ struct File {
     #[serde(default)]
     exceptions: Vec<ExceptionDecl>,
     #[serde(default)]
-    thresholds: Thresholds,
+    thresholds: ThresholdsDecl,
     #[serde(default)]
     attestations: Vec<AttestationDecl>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdsDecl {
+    rotation_max_age_days: Option<Spanned<u32>>,
+    dormant_days: Option<Spanned<u32>>,
+    new_credential_grace_days: Option<Spanned<u32>>,
+    max_sync_age_hours: Option<Spanned<u32>>,
+    max_exception_days: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -409,10 +419,38 @@ pub fn parse_checked(
         ));
     }
 
+    let t = &file.thresholds;
+    let range = |v: &Option<Spanned<u32>>,
+                 name: &str,
+                 lo: u32,
+                 hi: u32|
+     -> Result<Option<u32>, SourceError> {
+        match v {
+            None => Ok(None),
+            Some(v) if (lo..=hi).contains(&v.value) => Ok(Some(v.value)),
+            Some(v) => Err(cx.err(
+                v,
+                &format!("thresholds.{name}"),
+                format!("{} is out of range ({lo}–{hi})", v.value),
+            )),
+        }
+    };
+    let thresholds = Thresholds {
+        rotation_max_age_days: range(&t.rotation_max_age_days, "rotation_max_age_days", 1, 3650)?,
+        dormant_days: range(&t.dormant_days, "dormant_days", 1, 3650)?,
+        new_credential_grace_days: range(
+            &t.new_credential_grace_days,
+            "new_credential_grace_days",
+            0,
+            365,
+        )?,
+        max_sync_age_hours: range(&t.max_sync_age_hours, "max_sync_age_hours", 1, 8760)?,
+        max_exception_days: range(&t.max_exception_days, "max_exception_days", 1, 3650)?,
+    };
     let mut g = Governance {
         organisation: file.organisation,
         profile: file.profile,
-        thresholds: file.thresholds,
+        thresholds,
         ..Governance::default()
     };
 
@@ -1023,6 +1061,24 @@ exceptions:
         );
         let g = parse("g.yaml", ok.as_bytes()).expect("valid");
         assert!(g.exceptions[0].granted_at.is_some());
+    }
+
+    #[test]
+    fn thresholds_out_of_range_name_their_line() {
+        let bad = format!("{GOOD}thresholds:\n  rotation_max_age_days: 0\n");
+        let e = parse("g.yaml", bad.as_bytes())
+            .expect_err("zero")
+            .to_string();
+        assert!(
+            e.contains("thresholds.rotation_max_age_days") && e.contains("out of range"),
+            "{e}"
+        );
+        let ok =
+            format!("{GOOD}thresholds:\n  rotation_max_age_days: 30\n  max_exception_days: 90\n");
+        let g = parse("g.yaml", ok.as_bytes()).expect("valid");
+        assert_eq!(g.thresholds.rotation_max_age_days, Some(30));
+        let neg = format!("{GOOD}thresholds:\n  dormant_days: -5\n");
+        assert!(parse("g.yaml", neg.as_bytes()).is_err());
     }
 
     #[test]

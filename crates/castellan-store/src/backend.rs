@@ -116,6 +116,14 @@ pub(crate) enum ValRef<'a> {
 }
 
 impl<'a> ValRef<'a> {
+    pub(crate) fn to_owned_val(self) -> Val {
+        match self {
+            ValRef::Null => Val::Null,
+            ValRef::Int(i) => Val::Int(i),
+            ValRef::Text(s) => Val::Text(s.to_string()),
+        }
+    }
+
     pub(crate) fn int(self) -> Option<i64> {
         match self {
             ValRef::Int(i) => Some(i),
@@ -213,30 +221,12 @@ impl Conn {
 
     pub(crate) fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
         match self {
-            Conn::Sqlite { conn, translated } => {
-                let mut stmt = conn
-                    .prepare_cached(memo(translated, sql))
-                    .map_err(StoreError::sqlite)?;
-                let ncols = stmt.column_count();
-                let mut rows = stmt
-                    .query(rusqlite::params_from_iter(params.iter()))
-                    .map_err(StoreError::sqlite)?;
+            Conn::Sqlite { .. } => {
                 let mut out = Vec::new();
-                while let Some(row) = rows.next().map_err(StoreError::sqlite)? {
-                    let mut vals = Vec::with_capacity(ncols);
-                    for i in 0..ncols {
-                        use rusqlite::types::ValueRef;
-                        vals.push(match row.get_ref(i).map_err(StoreError::sqlite)? {
-                            ValueRef::Null => Val::Null,
-                            ValueRef::Integer(i) => Val::Int(i),
-                            ValueRef::Real(f) => Val::Int(f as i64),
-                            ValueRef::Text(t) | ValueRef::Blob(t) => {
-                                Val::Text(String::from_utf8_lossy(t).into_owned())
-                            }
-                        });
-                    }
-                    out.push(vals);
-                }
+                self.query_each(sql, params, &mut |row| {
+                    out.push(row.iter().map(|v| v.to_owned_val()).collect());
+                    Ok::<(), StoreError>(())
+                })?;
                 Ok(out)
             }
             Conn::Postgres { client, statements } => {
