@@ -184,6 +184,19 @@ pub(crate) fn assess_in_tx(
         contracts: entities::<Contract>(tx, "contract")?,
         exceptions: exceptions(tx)?,
         sources: freshness(tx)?,
+        reviews: gov
+            .reviews
+            .iter()
+            .map(|r| castellan_policy::ReviewRecord {
+                subject: r.subject.clone(),
+                reviewer: r.reviewer.clone(),
+                date: r.date,
+                decision: serde_json::to_value(r.decision)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            })
+            .collect(),
         thresholds: thresholds.clone(),
         identities,
     };

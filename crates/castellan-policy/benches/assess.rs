@@ -167,6 +167,12 @@ fn main() {
             data_as_of: t("2026-11-30T20:00:00Z"),
             imported_at: t("2026-11-30T21:00:00Z"),
         }],
+        reviews: vec![castellan_policy::ReviewRecord {
+            subject: "aws:123456789012:*".into(),
+            reviewer: "ciso@example.com".into(),
+            date: t("2026-10-01T00:00:00Z"),
+            decision: "keep".into(),
+        }],
         thresholds: Thresholds::from_catalogue(&catalogue),
     };
     // Streaming, as the pipeline does: identities are produced, evaluated, scored and dropped.

@@ -23,6 +23,14 @@ pub struct Thresholds {
     pub max_sync_age_hours: u32,
     /// NHI-GOV-024.
     pub max_exception_days: u32,
+    /// NHI-GOV-004.
+    pub review_interval_days: u32,
+    /// NHI-GOV-004, for administrator-equivalent identities.
+    pub privileged_review_interval_days: u32,
+    /// NHI-GOV-008.
+    pub revoke_within_hours: u32,
+    /// NHI-GOV-008.
+    pub rotate_known_secrets_within_days: u32,
 }
 
 impl Thresholds {
@@ -42,6 +50,18 @@ impl Thresholds {
             orphan_reassignment_grace_days: t("NHI-GOV-002", "orphan_reassignment_grace_days", 7),
             max_sync_age_hours: t("NHI-GOV-001", "max_sync_age_hours", 24),
             max_exception_days: t("NHI-GOV-024", "max_exception_days", 180),
+            review_interval_days: t("NHI-GOV-004", "review_interval_days", 90),
+            privileged_review_interval_days: t(
+                "NHI-GOV-004",
+                "privileged_review_interval_days",
+                90,
+            ),
+            revoke_within_hours: t("NHI-GOV-008", "revoke_within_hours", 24),
+            rotate_known_secrets_within_days: t(
+                "NHI-GOV-008",
+                "rotate_known_secrets_within_days",
+                7,
+            ),
         }
     }
 }
@@ -55,6 +75,19 @@ pub struct IdentityView {
     pub attribution: Attribution,
     /// Its credentials.
     pub credentials: Vec<Credential>,
+}
+
+/// A recorded access review, as the evaluators need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewRecord {
+    /// Identity id or glob over ids.
+    pub subject: String,
+    /// Reviewer e-mail.
+    pub reviewer: String,
+    /// When.
+    pub date: Timestamp,
+    /// `keep`, `reduce` or `revoke`.
+    pub decision: String,
 }
 
 /// How current the data of one imported scope is.
@@ -89,6 +122,8 @@ pub struct Estate {
     pub exceptions: Vec<Exception>,
     /// The latest import of every scope.
     pub sources: Vec<SourceFreshness>,
+    /// Access reviews from the governance file.
+    pub reviews: Vec<ReviewRecord>,
     /// Thresholds in force.
     pub thresholds: Thresholds,
 }
@@ -97,8 +132,10 @@ pub struct Estate {
 pub const BUILTIN: &[&str] = &[
     "NHI-GOV-001",
     "NHI-GOV-002",
+    "NHI-GOV-004",
     "NHI-GOV-005",
     "NHI-GOV-007",
+    "NHI-GOV-008",
     "NHI-GOV-009",
     "NHI-GOV-012",
     "NHI-GOV-014",
@@ -117,6 +154,8 @@ struct Ctx<'a> {
     catalogue: &'a Catalogue,
     /// Per control: the indices of its exceptions and one compiled set of their subject globs.
     matchers: BTreeMap<String, (Vec<usize>, globset::GlobSet)>,
+    /// Review subjects, compiled once.
+    reviews: globset::GlobSet,
     out: Vec<Finding>,
 }
 
@@ -196,6 +235,18 @@ pub fn apply_exceptions(findings: &mut [Finding], estate: &Estate) {
     }
 }
 
+fn review_matcher(reviews: &[ReviewRecord]) -> globset::GlobSet {
+    let mut b = globset::GlobSetBuilder::new();
+    for r in reviews {
+        // An invalid glob (rejected when the file was read) matches nothing.
+        b.add(
+            Glob::new(&r.subject)
+                .unwrap_or_else(|_| Glob::new("\u{0}").unwrap_or_else(|_| unreachable!())),
+        );
+    }
+    b.build().unwrap_or_else(|_| globset::GlobSet::empty())
+}
+
 fn exception_matchers(
     exceptions: &[Exception],
 ) -> BTreeMap<String, (Vec<usize>, globset::GlobSet)> {
@@ -243,6 +294,7 @@ impl<'a> Evaluator<'a> {
             estate,
             catalogue,
             matchers: exception_matchers(&estate.exceptions),
+            reviews: review_matcher(&estate.reviews),
             out: Vec::new(),
         };
         freshness(&mut cx);
@@ -258,13 +310,142 @@ impl<'a> Evaluator<'a> {
         supplier_contract(cx, view);
         privileged_hardening(cx, view);
         interactive_use(cx, view);
+        recertification(cx, view);
+        offboarding(cx, view);
     }
 
     /// Ends the evaluation (exceptions' own control) and returns the findings ordered by id.
     pub fn finish(mut self) -> Vec<Finding> {
         exceptions_time_bound(&mut self.cx);
         self.cx.out.sort_by(|a, b| a.id.cmp(&b.id));
+        // One finding per control and subject (the first reason raised wins).
+        self.cx.out.dedup_by(|later, first| later.id == first.id);
         self.cx.out
+    }
+}
+
+/// NHI-GOV-004 (recertification).
+fn recertification(cx: &mut Ctx<'_>, v: &IdentityView) {
+    if !v.credentials.iter().any(|c| c.status == Status::Active) {
+        return; // nothing usable left to recertify
+    }
+    let privileged = v.identity.privilege == castellan_model::Privilege::Admin;
+    let t = &cx.estate.thresholds;
+    let max = if privileged {
+        t.privileged_review_interval_days
+    } else {
+        t.review_interval_days
+    };
+    let now = cx.estate.now;
+    let last = cx
+        .reviews
+        .matches(&v.identity.id)
+        .into_iter()
+        .map(|i| &cx.estate.reviews[i])
+        .filter(|r| r.date <= now)
+        .max_by_key(|r| r.date);
+    match last {
+        None => cx.raise(
+            "NHI-GOV-004",
+            &v.identity.id,
+            &v.identity.id,
+            format!("{} has never been recertified", v.identity.name),
+            json!({ "last_review": null, "review_interval_days": max, "privileged": privileged }),
+        ),
+        Some(r) => {
+            let age = days(now.duration_since(r.date));
+            if age > i64::from(max) {
+                cx.raise(
+                    "NHI-GOV-004",
+                    &v.identity.id,
+                    &v.identity.id,
+                    format!("{} was last recertified {age} days ago (limit {max})", v.identity.name),
+                    json!({ "last_review": format_ts(r.date), "reviewer": r.reviewer, "decision": r.decision,
+                            "age_days": age, "review_interval_days": max, "privileged": privileged }),
+                );
+            } else if r.decision == "revoke" {
+                // NHI-GOV-008 judges the revocation deadline; recorded here for the trail.
+                let hours = now.duration_since(r.date).as_secs() / 3600;
+                if hours > i64::from(t.revoke_within_hours) {
+                    cx.raise(
+                        "NHI-GOV-008",
+                        &v.identity.id,
+                        &v.identity.id,
+                        format!("{} was marked for revocation in review on {} but still has active credentials", v.identity.name, &format_ts(r.date)[..10]),
+                        json!({ "trigger": "review decision revoke", "reviewer": r.reviewer, "decided_at": format_ts(r.date),
+                                "hours_since": hours, "revoke_within_hours": t.revoke_within_hours }),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// NHI-GOV-008 (offboarding: the owner or custodian left).
+fn offboarding(cx: &mut Ctx<'_>, v: &IdentityView) {
+    let t = &cx.estate.thresholds;
+    let now = cx.estate.now;
+    let active: Vec<&Credential> = v
+        .credentials
+        .iter()
+        .filter(|c| c.status == Status::Active)
+        .collect();
+    if active.is_empty() {
+        return;
+    }
+    let mut reasons = Vec::new();
+    let mut evidence = serde_json::Map::new();
+    for (role, who) in [
+        ("owner", &v.attribution.owner),
+        ("custodian", &v.attribution.custodian),
+    ] {
+        let Some(p) = who.as_ref().and_then(|w| cx.estate.people.get(w)) else {
+            continue;
+        };
+        if p.status != PersonStatus::Left {
+            continue;
+        }
+        let Some(left) = p.left_at else { continue };
+        let hours = now.duration_since(left).as_secs() / 3600;
+        if role == "owner" && hours > i64::from(t.revoke_within_hours) {
+            reasons.push(format!(
+                "owner {} left {} days ago and the identity was neither reassigned nor revoked",
+                p.name,
+                hours / 24
+            ));
+        }
+        let known: Vec<&str> = active
+            .iter()
+            .filter(|c| STATIC_SECRET_KINDS.contains(&c.kind.as_str()) || c.kind == "password")
+            .filter(|c| c.last_rotated_at.or(c.created_at).is_none_or(|r| r < left))
+            .map(|c| c.id.as_str())
+            .collect();
+        if !known.is_empty() && hours > 24 * i64::from(t.rotate_known_secrets_within_days) {
+            reasons.push(format!(
+                "{} secret(s) the departed {role} {} could know were not rotated",
+                known.len(),
+                p.name
+            ));
+        }
+        evidence.insert(
+            role.into(),
+            json!({ "person": p.id, "left_at": format_ts(left), "unrotated_secrets": known }),
+        );
+    }
+    if !reasons.is_empty() {
+        evidence.insert("reasons".into(), json!(reasons));
+        evidence.insert("revoke_within_hours".into(), json!(t.revoke_within_hours));
+        evidence.insert(
+            "rotate_known_secrets_within_days".into(),
+            json!(t.rotate_known_secrets_within_days),
+        );
+        cx.raise(
+            "NHI-GOV-008",
+            &v.identity.id,
+            &v.identity.id,
+            format!("{}: {}", v.identity.name, reasons.join("; ")),
+            Value::Object(evidence),
+        );
     }
 }
 
@@ -662,12 +843,23 @@ mod tests {
             ],
             exceptions: vec![],
             sources: vec![],
+            // everyone reviewed recently unless a test says otherwise
+            reviews: vec![ReviewRecord {
+                subject: "*".into(),
+                reviewer: "ciso@x".into(),
+                date: t("2026-11-15T00:00:00Z"),
+                decision: "keep".into(),
+            }],
             thresholds: Thresholds {
                 rotation_max_age_days: 90,
                 dormant_days: 45,
                 orphan_reassignment_grace_days: 7,
                 max_sync_age_hours: 24,
                 max_exception_days: 180,
+                review_interval_days: 90,
+                privileged_review_interval_days: 90,
+                revoke_within_hours: 24,
+                rotate_known_secrets_within_days: 7,
             },
         }
     }
@@ -968,6 +1160,110 @@ mod tests {
         assert_eq!(
             ids,
             ["NHI-GOV-024@exception:LONG", "NHI-GOV-024@exception:OLD"]
+        );
+    }
+
+    #[test]
+    fn identities_need_a_recent_review() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let key = Some((
+            "2026-11-20T00:00:00Z",
+            Some("2026-11-30T00:00:00Z"),
+            Some(true),
+        ));
+        let mut e = estate(vec![
+            view("reviewed", Some("a@x"), None, key),
+            view("forgotten", Some("a@x"), None, key),
+        ]);
+        e.reviews = vec![
+            ReviewRecord {
+                subject: "aws:1:user/reviewed".into(),
+                reviewer: "r@x".into(),
+                date: t("2026-10-01T00:00:00Z"),
+                decision: "keep".into(),
+            },
+            ReviewRecord {
+                subject: "aws:1:user/forgotten".into(),
+                reviewer: "r@x".into(),
+                date: t("2026-05-01T00:00:00Z"),
+                decision: "keep".into(),
+            },
+        ];
+        let f = evaluate(&e, &cat);
+        let ids: Vec<&str> = f.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["NHI-GOV-004@aws:1:user/forgotten"]);
+        e.reviews[0].decision = "revoke".into();
+        let f = evaluate(&e, &cat);
+        assert!(
+            f.iter().any(|x| x.id == "NHI-GOV-008@aws:1:user/reviewed"),
+            "{f:#?}"
+        );
+        e.reviews.clear();
+        assert_eq!(
+            evaluate(&e, &cat)
+                .iter()
+                .filter(|x| x.control == "NHI-GOV-004")
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_leavers_identities_are_reassigned_and_their_secrets_rotated() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        // owner l@x left 2026-09-30; key last rotated before that
+        let stale = view(
+            "stale",
+            Some("l@x"),
+            None,
+            Some((
+                "2026-09-01T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        );
+        // key rotated after the departure, but the owner was never replaced
+        let rotated = view(
+            "rotated",
+            Some("l@x"),
+            None,
+            Some((
+                "2026-10-05T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        );
+        let mut custodian_left = view(
+            "cust",
+            Some("a@x"),
+            None,
+            Some((
+                "2026-09-01T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        );
+        custodian_left.attribution.custodian = Some(ids::person("l@x"));
+        let f = evaluate(&estate(vec![stale, rotated, custodian_left]), &cat);
+        let off: Vec<&Finding> = f.iter().filter(|x| x.control == "NHI-GOV-008").collect();
+        assert_eq!(off.len(), 3, "{off:#?}");
+        let by = |n: &str| {
+            off.iter()
+                .find(|x| x.subject.ends_with(n))
+                .expect("finding")
+        };
+        assert_eq!(
+            by("/stale").evidence["reasons"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(
+            by("/rotated").evidence["reasons"].as_array().map(Vec::len),
+            Some(1)
+        );
+        assert!(
+            by("/cust").title.contains("custodian"),
+            "{}",
+            by("/cust").title
         );
     }
 }

@@ -12,8 +12,8 @@ mod risk;
 
 pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
 pub use evaluate::{
-    BUILTIN, Estate, Evaluator, IdentityView, SourceFreshness, Thresholds, apply_exceptions,
-    evaluate,
+    BUILTIN, Estate, Evaluator, IdentityView, ReviewRecord, SourceFreshness, Thresholds,
+    apply_exceptions, evaluate,
 };
 pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};
 pub use risk::{Risk, RiskFactor, risk};

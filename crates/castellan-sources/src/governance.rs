@@ -113,6 +113,36 @@ pub struct Governance {
     /// Human attestations for controls that need one (e.g. management approval of the policy).
     #[serde(default)]
     pub attestations: Vec<Attestation>,
+    /// Access reviews (recertifications) of identities.
+    #[serde(default)]
+    pub reviews: Vec<Review>,
+}
+
+/// What a reviewer decided about an identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Still needed as it is.
+    Keep,
+    /// Still needed, with less access.
+    Reduce,
+    /// No longer needed: revoke it.
+    Revoke,
+}
+
+/// A recorded access review of the identities a subject (id or glob) selects.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    /// Identity id or glob over ids.
+    pub subject: String,
+    /// Who reviewed (e-mail).
+    pub reviewer: String,
+    /// When.
+    pub date: Timestamp,
+    /// The decision.
+    pub decision: ReviewDecision,
+    /// Free text (ticket, campaign).
+    pub note: Option<String>,
 }
 
 /// A person's statement that a manual control is met, with a pointer to the evidence.
@@ -164,6 +194,18 @@ struct File {
     thresholds: ThresholdsDecl,
     #[serde(default)]
     attestations: Vec<AttestationDecl>,
+    #[serde(default)]
+    reviews: Vec<ReviewDecl>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewDecl {
+    subject: Spanned<String>,
+    reviewer: Spanned<String>,
+    date: Spanned<String>,
+    decision: ReviewDecision,
+    note: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -795,6 +837,23 @@ pub fn parse_checked(
             date,
             evidence: a.evidence,
             expires,
+        });
+    }
+    for r in file.reviews {
+        cx.glob(&r.subject, "reviews.subject")?;
+        if !r.reviewer.value.contains('@') {
+            return Err(cx.err(
+                &r.reviewer,
+                "reviews.reviewer",
+                "must be the reviewer's e-mail".into(),
+            ));
+        }
+        g.reviews.push(Review {
+            subject: r.subject.value.clone(),
+            reviewer: r.reviewer.value.trim().to_ascii_lowercase(),
+            date: cx.date(&r.date, "reviews.date")?,
+            decision: r.decision,
+            note: r.note,
         });
     }
     Ok(g)

@@ -25,8 +25,10 @@ fn controls_list_and_show() {
         [
             "NHI-GOV-001",
             "NHI-GOV-002",
+            "NHI-GOV-004",
             "NHI-GOV-005",
             "NHI-GOV-007",
+            "NHI-GOV-008",
             "NHI-GOV-009",
             "NHI-GOV-012",
             "NHI-GOV-014",

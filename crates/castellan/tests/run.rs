@@ -126,6 +126,23 @@ fn every_planted_problem_is_found() {
     );
     assert!(has(&format!("NHI-GOV-014@{p}/old-import-job"), "open"));
     assert!(
+        has("NHI-GOV-004@aws:210987654321:user/sandbox-ci", "open"),
+        "overdue sandbox review"
+    );
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i.starts_with("NHI-GOV-004@aws:123456789012")),
+        "reviewed prod flagged"
+    );
+    assert!(
+        has(&format!("NHI-GOV-008@{p}/old-import-job"), "open"),
+        "revoke decision not carried out"
+    );
+    assert!(
+        has(&format!("NHI-GOV-008@{p}/svc-tracking"), "open"),
+        "leaver's identity not offboarded"
+    );
+    assert!(
         !ids.iter()
             .any(|(i, _)| i.starts_with("NHI-GOV-014") && i.contains("anna.schmidt")),
         "a person's console login flagged"
