@@ -403,7 +403,13 @@ pub(crate) fn attribute_all(tx: &mut Tx<'_>) -> Result<u64, PipelineError> {
             continue;
         }
         let a = attributor.attribute(&si.identity);
-        if tx.set_attribution(&si.identity.id, &a)?.is_some() {
+        if a == si.attribution {
+            continue;
+        }
+        if tx
+            .update_attribution(&si.identity.id, &si.attribution, &a)?
+            .is_some()
+        {
             changed += 1;
         }
     }

@@ -242,8 +242,11 @@ pub(crate) fn assess_in_tx(
     }
     let mut opened = 0;
     let mut current = BTreeSet::new();
+    let stored = tx.finding_statuses()?;
     for f in &findings {
-        if tx.upsert_finding(f)? == castellan_store::FindingChange::Opened {
+        if tx.write_finding(f, stored.get(&f.id).copied())?
+            == castellan_store::FindingChange::Opened
+        {
             opened += 1;
         }
         current.insert(f.id.clone());

@@ -209,6 +209,8 @@ pub struct Tx<'s> {
     head: Head,
     now: String,
     pending: BTreeMap<(&'static str, &'static str), Vec<String>>,
+    /// Finding status changes waiting to be written to the ledger, per event kind.
+    pending_findings: BTreeMap<&'static str, Vec<Value>>,
     /// Rows waiting for a multi-row write, per table (identities, credentials).
     staged: [Vec<Vec<Val>>; 2],
     staged_run: i64,
@@ -253,6 +255,7 @@ impl Store {
             head,
             now: format_ts(now),
             pending: BTreeMap::new(),
+            pending_findings: BTreeMap::new(),
             staged: [Vec::new(), Vec::new()],
             staged_run: 0,
             summary: TxSummary::default(),
@@ -577,6 +580,19 @@ impl Tx<'_> {
                 .and_then(|v| serde_json::from_str(&v).ok())
                 .unwrap_or_default(),
         };
+        self.update_attribution(id, &old, a)
+    }
+
+    /// Like [`Tx::set_attribution`] when the caller already read the stored attribution (bulk
+    /// re-attribution reads all identities once instead of one query each).
+    pub fn update_attribution(
+        &mut self,
+        id: &str,
+        old: &Attribution,
+        a: &Attribution,
+    ) -> Result<Option<Attribution>, StoreError> {
+        self.flush()?;
+        let old = old.clone();
         let same_fields = old.owner == a.owner
             && old.custodian == a.custodian
             && old.service == a.service
@@ -624,7 +640,39 @@ impl Tx<'_> {
             .into_iter()
             .next()
             .and_then(|r| r.into_iter().next())
-            .and_then(Val::into_text);
+            .and_then(Val::into_text)
+            .map(|s| FindingStatus::parse(&s));
+        self.write_finding(f, old)
+    }
+
+    /// The status of every stored finding, for bulk assessment (one query instead of one per
+    /// finding); pass each finding's entry to [`Tx::write_finding`].
+    pub fn finding_statuses(
+        &mut self,
+    ) -> Result<std::collections::HashMap<String, FindingStatus>, StoreError> {
+        self.flush()?;
+        let mut out = std::collections::HashMap::new();
+        self.store
+            .conn
+            .query_each("SELECT id, status FROM findings", &[], &mut |row| {
+                if let (Some(id), Some(st)) = (
+                    row.first().and_then(|v| v.text()),
+                    row.get(1).and_then(|v| v.text()),
+                ) {
+                    out.insert(id.to_string(), FindingStatus::parse(st));
+                }
+                Ok::<(), StoreError>(())
+            })?;
+        Ok(out)
+    }
+
+    /// Records a finding given its previously stored status (`None`: new).
+    pub fn write_finding(
+        &mut self,
+        f: &Finding,
+        old: Option<FindingStatus>,
+    ) -> Result<FindingChange, StoreError> {
+        self.flush()?;
         let evidence = json_text(&f.evidence);
         let params = [
             f.id.clone().into(),
@@ -637,7 +685,7 @@ impl Tx<'_> {
             Val::opt(f.exception.clone()),
             self.now.clone().into(),
         ];
-        let change = match old.as_deref().map(FindingStatus::parse) {
+        let change = match old {
             None => {
                 self.store.conn.exec(
                     "INSERT INTO findings (id, control, subject, severity, status, title, evidence, exception, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -665,19 +713,27 @@ impl Tx<'_> {
                 (FindingChange::Opened, _) => "finding.opened",
                 _ => "finding.reopened",
             };
-            self.append(
-                kind,
-                &f.id,
-                json!({
-                    "control": f.control,
-                    "subject": f.subject,
-                    "severity": f.severity,
-                    "title": f.title,
-                    "exception": f.exception,
-                }),
-            )?;
+            // Batched per kind (up to EVENT_CHUNK per ledger event): a first assessment of a
+            // large estate opens hundreds of thousands of findings at once.
+            let entry = json!({
+                "id": f.id,
+                "severity": f.severity,
+                "title": f.title,
+                "exception": f.exception,
+            });
+            self.note_finding(kind, entry)?;
         }
         Ok(change)
+    }
+
+    fn note_finding(&mut self, kind: &'static str, entry: Value) -> Result<(), StoreError> {
+        let list = self.pending_findings.entry(kind).or_default();
+        list.push(entry);
+        if list.len() >= EVENT_CHUNK {
+            let findings = std::mem::take(list);
+            self.append(kind, "findings", json!({ "findings": findings }))?;
+        }
+        Ok(())
     }
 
     /// Closes every open or excepted finding not in `current` (the ids the evaluation produced),
@@ -706,7 +762,7 @@ impl Tx<'_> {
                 "UPDATE findings SET status = 'closed', closed_at = $2 WHERE id = $1",
                 &[id.clone().into(), self.now.clone().into()],
             )?;
-            self.append("finding.closed", &id, json!({}))?;
+            self.note_finding("finding.closed", json!({ "id": id }))?;
             closed.push(id);
         }
         Ok(closed)
@@ -732,6 +788,12 @@ impl Tx<'_> {
     /// Flushes pending inventory events, stores the ledger head and commits.
     pub fn commit(mut self) -> Result<TxSummary, StoreError> {
         self.flush()?;
+        let findings = std::mem::take(&mut self.pending_findings);
+        for (kind, list) in findings {
+            if !list.is_empty() {
+                self.append(kind, "findings", json!({ "findings": list }))?;
+            }
+        }
         let pending = std::mem::take(&mut self.pending);
         for ((table, event), ids) in pending {
             if !ids.is_empty() {
