@@ -25,7 +25,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
             report.estate, report.checkpoint.timestamp
         );
         let mut t = output::table(&["", ""]);
-        t.set_header(vec!["inventory", ""]);
+        t.set_header(vec!["run", "result"]);
         t.add_row(vec![
             "files imported".to_string(),
             format!(
@@ -62,6 +62,9 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
             report.out_dir.display().to_string(),
         ]);
         println!("{t}");
+        println!(
+            "Next: `castellan findings list`, `castellan inventory list --unowned`, `castellan ledger verify`."
+        );
     }
     if output::report_policy_errors(&report.assessment.policy_errors) {
         return Ok(crate::exit::INPUT);
