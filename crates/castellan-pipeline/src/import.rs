@@ -394,14 +394,20 @@ pub(crate) fn load_governance(
 
 /// Re-attributes every present identity from the stored governance; returns how many changed.
 pub(crate) fn attribute_all(tx: &mut Tx<'_>) -> Result<u64, PipelineError> {
+    Ok(attribute_and_keep(tx)?.0)
+}
+
+/// Re-attributes every present identity and returns them (with their new attribution) so an
+/// assessment does not read the inventory twice.
+pub(crate) fn attribute_and_keep(
+    tx: &mut Tx<'_>,
+) -> Result<(u64, Vec<castellan_store::StoredIdentity>), PipelineError> {
     let gov = load_governance(tx.store()?)?;
     let attributor = governance::Attributor::new(&gov);
-    let identities = tx.store()?.identities()?;
+    let mut identities = tx.store()?.identities()?;
+    identities.retain(|si| si.provenance.gone_at.is_none());
     let mut changed = 0;
-    for si in identities {
-        if si.provenance.gone_at.is_some() {
-            continue;
-        }
+    for si in &mut identities {
         let a = attributor.attribute(&si.identity);
         if a == si.attribution {
             continue;
@@ -412,8 +418,9 @@ pub(crate) fn attribute_all(tx: &mut Tx<'_>) -> Result<u64, PipelineError> {
         {
             changed += 1;
         }
+        si.attribution = a;
     }
-    Ok(changed)
+    Ok((changed, identities))
 }
 
 /// Imports `paths` (each with its format, or detected from content when `None`) in one

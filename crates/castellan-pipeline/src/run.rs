@@ -7,7 +7,9 @@ use castellan_store::Tx;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::import::{ImportReport, Skipped, attribute_all, discover, import_file, load_governance};
+use crate::import::{
+    ImportReport, Skipped, attribute_and_keep, discover, import_file, load_governance,
+};
 use crate::{Context, PipelineError, Progress};
 
 /// What an assessment did.
@@ -134,7 +136,7 @@ pub(crate) fn assess_in_tx(
 ) -> Result<AssessReport, PipelineError> {
     progress.message("assessing controls");
     let catalogue = catalogue()?;
-    let attribution_changes = attribute_all(tx)?;
+    let (attribution_changes, stored_identities) = attribute_and_keep(tx)?;
     let gov = load_governance(tx.store()?)?;
     let profile = match gov.profile {
         castellan_sources::governance::Profile::Standard => "standard",
@@ -164,11 +166,8 @@ pub(crate) fn assess_in_tx(
             creds.entry(owner).or_default().push(c.credential);
         }
     }
-    let identities: Vec<IdentityView> = tx
-        .store()?
-        .identities()?
+    let identities: Vec<IdentityView> = stored_identities
         .into_iter()
-        .filter(|s| s.provenance.gone_at.is_none())
         .map(|s| IdentityView {
             credentials: creds.remove(&s.identity.id).unwrap_or_default(),
             identity: s.identity,

@@ -745,19 +745,25 @@ impl Tx<'_> {
         only_controls: Option<&std::collections::BTreeSet<String>>,
     ) -> Result<Vec<String>, StoreError> {
         self.flush()?;
-        let rows = self.store.conn.query(
+        // Collect only what must close (not every open finding) while streaming.
+        let mut to_close = Vec::new();
+        self.store.conn.query_each(
             "SELECT id, control FROM findings WHERE status <> 'closed' ORDER BY id",
             &[],
+            &mut |row| {
+                if let (Some(id), Some(control)) = (
+                    row.first().and_then(|v| v.text()),
+                    row.get(1).and_then(|v| v.text()),
+                ) && !current.contains(id)
+                    && only_controls.is_none_or(|only| only.contains(control))
+                {
+                    to_close.push(id.to_string());
+                }
+                Ok::<(), StoreError>(())
+            },
         )?;
         let mut closed = Vec::new();
-        for row in rows {
-            let mut it = row.into_iter();
-            let (Some(Val::Text(id)), Some(Val::Text(control))) = (it.next(), it.next()) else {
-                continue;
-            };
-            if current.contains(&id) || only_controls.is_some_and(|only| !only.contains(&control)) {
-                continue;
-            }
+        for id in to_close {
             self.store.conn.exec(
                 "UPDATE findings SET status = 'closed', closed_at = $2 WHERE id = $1",
                 &[id.clone().into(), self.now.clone().into()],
