@@ -176,26 +176,35 @@ impl Attestation {
 struct File {
     castellan: Spanned<u32>,
     organisation: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     profile: Profile,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     services: Vec<ServiceDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     people: Vec<PersonDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     suppliers: Vec<SupplierDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     rules: Vec<RuleDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     assignments: Vec<AssignmentDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     exceptions: Vec<ExceptionDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     thresholds: ThresholdsDecl,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     attestations: Vec<AttestationDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     reviews: Vec<ReviewDecl>,
+}
+
+/// An empty section (`services:` with nothing under it) reads as YAML null: treat it as empty.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Deserialize)]
@@ -1120,6 +1129,16 @@ exceptions:
         );
         let g = parse("g.yaml", ok.as_bytes()).expect("valid");
         assert!(g.exceptions[0].granted_at.is_some());
+    }
+
+    #[test]
+    fn empty_sections_are_empty() {
+        let g = parse(
+            "g.yaml",
+            b"castellan: 1\nservices:\npeople:\nthresholds:\nreviews:\n",
+        )
+        .expect("valid");
+        assert!(g.services.is_empty() && g.people.is_empty() && g.reviews.is_empty());
     }
 
     #[test]
