@@ -6,6 +6,16 @@ pub fn aws_user(account: &str, name: &str) -> String {
     format!("aws:{account}:user/{name}")
 }
 
+/// `aws:<account>:role/<name>` for an IAM role.
+pub fn aws_role(account: &str, name: &str) -> String {
+    format!("aws:{account}:role/{name}")
+}
+
+/// `aws:<account>:group/<name>` for an IAM group (a holder of grants, not an identity).
+pub fn aws_group(account: &str, name: &str) -> String {
+    format!("aws:{account}:group/{name}")
+}
+
 /// `aws:<account>:root` for the account root user.
 pub fn aws_root(account: &str) -> String {
     format!("aws:{account}:root")

@@ -58,6 +58,8 @@ pub enum Privilege {
     Write,
     /// Can only read.
     Read,
+    /// Holds no permissions at all (the source lists every policy and none allows anything).
+    None,
     /// Not known from the imported data.
     Unknown,
 }
@@ -69,7 +71,19 @@ impl Privilege {
             Privilege::Admin => "admin",
             Privilege::Write => "write",
             Privilege::Read => "read",
+            Privilege::None => "none",
             Privilege::Unknown => "unknown",
+        }
+    }
+
+    /// Rank for merging: what a source proves beats what another does not know.
+    pub fn rank(self) -> u8 {
+        match self {
+            Privilege::Admin => 4,
+            Privilege::Write => 3,
+            Privilege::Read => 2,
+            Privilege::None => 1,
+            Privilege::Unknown => 0,
         }
     }
 
@@ -79,6 +93,7 @@ impl Privilege {
             "admin" => Privilege::Admin,
             "write" => Privilege::Write,
             "read" => Privilege::Read,
+            "none" => Privilege::None,
             _ => Privilege::Unknown,
         }
     }
@@ -176,19 +191,59 @@ pub struct Consumer {
     pub uses: String,
 }
 
-/// A permission held by an identity on a resource.
+/// Whether a policy statement allows or denies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Grants the actions.
+    Allow,
+    /// Takes them away; an explicit deny beats any allow.
+    Deny,
+}
+
+impl Effect {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+        }
+    }
+
+    /// Parses the stored name (anything but `deny` is an allow).
+    pub fn parse(s: &str) -> Effect {
+        if s == "deny" {
+            Effect::Deny
+        } else {
+            Effect::Allow
+        }
+    }
+}
+
+/// A permission held by an identity (or by a group whose members inherit it) on resources: one
+/// statement of one policy, as the source states it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Grant {
-    /// Stable id.
+    /// Stable id: `<holder>#<via>#<statement index>`.
     pub id: String,
-    /// The identity holding it.
-    pub identity_id: String,
-    /// What it reaches (ARN, namespace, repository…).
-    pub resource: String,
-    /// How much it can do there.
+    /// The identity or group holding it (e.g. `aws:123456789012:group/deployers`).
+    pub holder: String,
+    /// The importer that reported it.
+    pub source: String,
+    /// See [`Identity::scope`].
+    pub scope: String,
+    /// Allow or deny.
+    pub effect: Effect,
+    /// How much the statement gives, on its own.
     pub privilege: Privilege,
-    /// The actions, as the source states them.
+    /// The actions (patterns), as the source states them; `NotAction` lists are in `attributes`.
     pub actions: Vec<String>,
+    /// The resources (patterns) it reaches; `NotResource` lists are in `attributes`.
+    pub resources: Vec<String>,
+    /// Where it comes from: a managed policy ARN, `inline:<name>`, a role binding.
+    pub via: String,
+    /// Other facts: `not_actions`, `not_resources`, `conditions`, `lifecycle`.
+    pub attributes: Attributes,
 }
 
 /// How critical a business service is, in NIS2 terms.

@@ -3,7 +3,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use castellan_sources::{SourceError, SourceKind, aws_credential_report, governance};
+use castellan_sources::{
+    SourceError, SourceKind, aws_authorization_details, aws_credential_report, governance,
+};
 use castellan_store::{Outcome, Tx};
 use serde::Serialize;
 use serde_json::json;
@@ -174,13 +176,81 @@ fn read_all(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, SourceError>
     })
 }
 
-/// Imports one file inside `tx`.
-pub(crate) fn import_file(
+/// A file imported but not yet swept: the run is finished once every file of its source is in.
+struct Pending {
+    report: ImportReport,
+    scopes: Vec<String>,
+    data_as_of: Option<String>,
+}
+
+/// Imports `files` inside `tx`. Files of one source are imported first and swept together, so
+/// the pages of one export given as several files are merged and nothing one page lists is
+/// marked gone because another page did not list it.
+pub(crate) fn import_files(
+    tx: &mut Tx<'_>,
+    files: &[(PathBuf, SourceKind)],
+    progress: &dyn Progress,
+) -> Result<Vec<ImportReport>, PipelineError> {
+    let mut pending = Vec::with_capacity(files.len());
+    for (path, kind) in files {
+        pending.push(import_file(tx, path, *kind, progress)?);
+    }
+    // Sweep each source's scopes once, after its last file, counting from its first run.
+    let mut sources: Vec<&str> = Vec::new();
+    for p in &pending {
+        if !sources.contains(&p.report.source.as_str()) {
+            sources.push(p.report.source.as_str());
+        }
+    }
+    let sources: Vec<String> = sources.into_iter().map(str::to_string).collect();
+    for source in &sources {
+        let group: Vec<usize> = (0..pending.len())
+            .filter(|&i| &pending[i].report.source == source)
+            .collect();
+        let (Some(&first), Some(&last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let since = pending[first].report.run;
+        let scopes: BTreeSet<String> = group
+            .iter()
+            .flat_map(|&i| pending[i].scopes.iter().cloned())
+            .collect();
+        let mut gone = 0;
+        for scope in &scopes {
+            gone += tx.sweep_gone(since, source, scope)?;
+        }
+        pending[last].report.gone = gone;
+    }
+    let mut reports = Vec::with_capacity(pending.len());
+    for p in pending {
+        let r = p.report;
+        tx.finish_run(
+            r.run,
+            &r.source,
+            &r.path,
+            json!({
+                "sha256": r.sha256,
+                "records": r.records,
+                "added": r.added,
+                "changed": r.changed,
+                "unchanged": r.unchanged,
+                "gone": r.gone,
+                "scopes": p.scopes,
+                "data_as_of": p.data_as_of.unwrap_or_else(|| tx.now().to_string()),
+            }),
+        )?;
+        reports.push(r);
+    }
+    Ok(reports)
+}
+
+/// Imports one file inside `tx`, without sweeping or finishing its run.
+fn import_file(
     tx: &mut Tx<'_>,
     path: &Path,
     kind: SourceKind,
     progress: &dyn Progress,
-) -> Result<ImportReport, PipelineError> {
+) -> Result<Pending, PipelineError> {
     let display = path.display().to_string();
     progress.message(&format!("importing {display}"));
     let before = snapshot(tx)?;
@@ -206,6 +276,21 @@ pub(crate) fn import_file(
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let (records, scopes) = import_rows(tx, run, &mut reader, progress)?;
             (run, sha, records, scopes)
+        }
+        SourceKind::AwsAuthorizationDetails => {
+            let bytes = read_all(
+                path,
+                MAX_JSON_ENVELOPE_BYTES,
+                "an authorization-details export",
+            )?;
+            let sha = hex::encode(Sha256::digest(&bytes));
+            let records = aws_authorization_details::parse(&display, &bytes)?;
+            drop(bytes);
+            let run = tx.start_run(kind.name(), &display, &sha)?;
+            let mut scopes = BTreeSet::new();
+            let n = write_records(tx, run, &records, &mut scopes)?;
+            progress.advance(n);
+            (run, sha, n, scopes.into_iter().collect())
         }
         SourceKind::AwsCredentialReport => {
             let file = File::open(path).map_err(|source| SourceError::Io {
@@ -236,29 +321,15 @@ pub(crate) fn import_file(
         records,
         ..Default::default()
     };
-    for scope in &scopes {
-        report.gone += tx.sweep_gone(report.run, scope)?;
-    }
     let after = snapshot(tx)?;
     report.added = after.0 - before.0;
     report.changed = after.1 - before.1;
     report.unchanged = after.2 - before.2;
-    tx.finish_run(
-        report.run,
-        &report.source,
-        &display,
-        json!({
-            "sha256": report.sha256,
-            "records": report.records,
-            "added": report.added,
-            "changed": report.changed,
-            "unchanged": report.unchanged,
-            "gone": report.gone,
-            "scopes": scopes,
-            "data_as_of": data_as_of.unwrap_or_else(|| tx.now().to_string()),
-        }),
-    )?;
-    Ok(report)
+    Ok(Pending {
+        report,
+        scopes,
+        data_as_of,
+    })
 }
 
 fn snapshot(tx: &mut Tx<'_>) -> Result<(u64, u64, u64), PipelineError> {
@@ -296,7 +367,13 @@ fn write_records(
     for c in &records.credentials {
         tx.upsert_credential(run, c)?;
     }
-    Ok((records.identities.len() + records.credentials.len()) as u64)
+    for g in &records.grants {
+        if !scopes.contains(&g.scope) {
+            scopes.insert(g.scope.clone());
+        }
+        tx.upsert_grant(run, g)?;
+    }
+    Ok((records.identities.len() + records.credentials.len() + records.grants.len()) as u64)
 }
 
 fn import_governance(
@@ -449,10 +526,7 @@ pub fn import_paths(
     resolved.sort_by_key(|(p, k)| (*k != SourceKind::Governance, p.clone()));
     let now = ctx.clock.now();
     let mut tx = ctx.store.begin(now)?;
-    let mut reports = Vec::new();
-    for (path, kind) in &resolved {
-        reports.push(import_file(&mut tx, path, *kind, progress)?);
-    }
+    let reports = import_files(&mut tx, &resolved, progress)?;
     attribute_all(&mut tx)?;
     tx.commit()?;
     ctx.checkpoint()?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::import::{
-    ImportReport, Skipped, attribute_and_keep, discover, import_file, load_governance,
+    ImportReport, Skipped, attribute_and_keep, discover, import_files, load_governance,
 };
 use crate::{Context, PipelineError, Progress};
 
@@ -336,10 +336,7 @@ pub fn run_estate(
     let (files, skipped) = discover(estate)?;
     let now = ctx.clock.now();
     let mut tx = ctx.store.begin(now)?;
-    let mut imports = Vec::new();
-    for (path, kind) in &files {
-        imports.push(import_file(&mut tx, path, *kind, progress)?);
-    }
+    let imports = import_files(&mut tx, &files, progress)?;
     let default_policies = estate.join("policies");
     let policies = policies.or_else(|| {
         default_policies

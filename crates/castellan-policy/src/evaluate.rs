@@ -31,6 +31,8 @@ pub struct Thresholds {
     pub revoke_within_hours: u32,
     /// NHI-GOV-008.
     pub rotate_known_secrets_within_days: u32,
+    /// NHI-GOV-010: how often a trust granted to a third party must be reviewed.
+    pub third_party_review_interval_days: u32,
 }
 
 impl Thresholds {
@@ -62,6 +64,7 @@ impl Thresholds {
                 "rotate_known_secrets_within_days",
                 7,
             ),
+            third_party_review_interval_days: t("NHI-GOV-010", "review_interval_days", 365),
         }
     }
 }
@@ -137,6 +140,8 @@ pub const BUILTIN: &[&str] = &[
     "NHI-GOV-007",
     "NHI-GOV-008",
     "NHI-GOV-009",
+    "NHI-GOV-010",
+    "NHI-GOV-011",
     "NHI-GOV-012",
     "NHI-GOV-014",
     "NHI-GOV-024",
@@ -309,6 +314,8 @@ impl<'a> Evaluator<'a> {
         dormancy(cx, view);
         supplier_contract(cx, view);
         privileged_hardening(cx, view);
+        least_privilege(cx, view);
+        third_party_trust(cx, view);
         interactive_use(cx, view);
         recertification(cx, view);
         offboarding(cx, view);
@@ -326,7 +333,7 @@ impl<'a> Evaluator<'a> {
 
 /// NHI-GOV-004 (recertification).
 fn recertification(cx: &mut Ctx<'_>, v: &IdentityView) {
-    if !v.credentials.iter().any(|c| c.status == Status::Active) {
+    if !usable(v) {
         return; // nothing usable left to recertify
     }
     let privileged = v.identity.privilege == castellan_model::Privilege::Admin;
@@ -468,6 +475,119 @@ fn freshness(cx: &mut Ctx<'_>) {
     }
 }
 
+/// Whether the provider itself manages the identity (an AWS service-linked role): nobody in the
+/// organisation can own, narrow or remove it, so governance controls do not judge it.
+fn provider_managed(v: &IdentityView) -> bool {
+    v.identity
+        .attributes
+        .get("managed_by")
+        .and_then(Value::as_str)
+        == Some("aws")
+}
+
+/// Whether the identity can be used at all: an active credential, or a role that can be assumed.
+fn usable(v: &IdentityView) -> bool {
+    v.credentials.iter().any(|c| c.status == Status::Active)
+        || (v.identity.kind.ends_with("-role")
+            && v.identity.status == Status::Active
+            && !provider_managed(v))
+}
+
+/// NHI-GOV-011 (administrator-equivalent rights must be approved).
+fn least_privilege(cx: &mut Ctx<'_>, v: &IdentityView) {
+    if v.identity.privilege != castellan_model::Privilege::Admin
+        || v.identity.kind == "aws-root"
+        || provider_managed(v)
+    {
+        return; // the root user is judged by NHI-GOV-012
+    }
+    let attr = |k: &str| v.identity.attributes.get(k).cloned().unwrap_or(Value::Null);
+    let reason = attr("privilege_reason");
+    cx.raise(
+        "NHI-GOV-011",
+        &v.identity.id,
+        &v.identity.id,
+        format!(
+            "{} holds administrator-equivalent rights{}",
+            v.identity.name,
+            reason.as_str().map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        json!({
+            "privilege": "admin",
+            "reason": reason,
+            "managed_policies": attr("managed_policies"),
+            "inline_policies": attr("inline_policies"),
+            "groups": attr("groups"),
+            "approval": "none: approve broad access with a time-bound NHI-GOV-011 exception, or narrow it",
+        }),
+    );
+}
+
+/// NHI-GOV-010 (trust granted to third parties: external accounts, federation, public).
+fn third_party_trust(cx: &mut Ctx<'_>, v: &IdentityView) {
+    let Some(exposure) = v
+        .identity
+        .attributes
+        .get("external_trust")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
+        return;
+    };
+    let exposure = exposure.clone();
+    let now = cx.estate.now;
+    let max = cx.estate.thresholds.third_party_review_interval_days;
+    let last = cx
+        .reviews
+        .matches(&v.identity.id)
+        .into_iter()
+        .map(|i| &cx.estate.reviews[i])
+        .filter(|r| r.date <= now)
+        .max_by_key(|r| r.date)
+        .map(|r| (r.date, r.reviewer.clone()));
+    let mut reasons = Vec::new();
+    if let Some(weak) = v
+        .identity
+        .attributes
+        .get("trust_weaknesses")
+        .and_then(Value::as_array)
+    {
+        for w in weak.iter().filter_map(Value::as_str) {
+            reasons.push(format!("unrestricted trust: {w}"));
+        }
+    }
+    if v.attribution.supplier.is_none() {
+        reasons.push("the trusted party is not a registered supplier".to_string());
+    }
+    match last {
+        None => reasons.push("the trust has never been reviewed".to_string()),
+        Some((date, _)) if days(now.duration_since(date)) > i64::from(max) => {
+            reasons.push(format!(
+                "the trust was last reviewed {} days ago (limit {max})",
+                days(now.duration_since(date))
+            ))
+        }
+        Some(_) => {}
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    cx.raise(
+        "NHI-GOV-010",
+        &v.identity.id,
+        &v.identity.id,
+        format!("{}: {}", v.identity.name, reasons.join("; ")),
+        json!({
+            "external_trust": exposure,
+            "supplier": v.attribution.supplier,
+            "last_review": last.as_ref().map(|(d, _)| format_ts(*d)),
+            "reviewer": last.map(|(_, r)| r),
+            "review_interval_days": max,
+            "reasons": reasons,
+        }),
+    );
+}
+
 /// NHI-GOV-012 (administrator-equivalent identities).
 fn privileged_hardening(cx: &mut Ctx<'_>, v: &IdentityView) {
     if v.identity.privilege != castellan_model::Privilege::Admin {
@@ -566,6 +686,9 @@ fn exceptions_time_bound(cx: &mut Ctx<'_>) {
 
 /// NHI-GOV-002.
 fn owner_present(cx: &mut Ctx<'_>, v: &IdentityView) {
+    if provider_managed(v) {
+        return;
+    }
     let id = &v.identity.id;
     let now = cx.estate.now;
     let grace = cx.estate.thresholds.orphan_reassignment_grace_days;
@@ -860,6 +983,7 @@ mod tests {
                 privileged_review_interval_days: 90,
                 revoke_within_hours: 24,
                 rotate_known_secrets_within_days: 7,
+                third_party_review_interval_days: 365,
             },
         }
     }
@@ -1107,6 +1231,67 @@ mod tests {
             hits[0].evidence["reasons"].as_array().map(Vec::len),
             Some(2)
         );
+    }
+
+    #[test]
+    fn administrator_rights_need_approval_and_service_linked_roles_are_skipped() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut admin = view("deployer", Some("a@x"), None, None);
+        admin.identity.privilege = castellan_model::Privilege::Admin;
+        admin.identity.attributes.insert(
+            "privilege_reason".into(),
+            json!("privilege escalation: may iam:AttachUserPolicy on any principal or policy"),
+        );
+        let mut linked = view("AWSServiceRoleForSupport", None, None, None);
+        linked.identity.kind = "aws-iam-role".into();
+        linked.identity.privilege = castellan_model::Privilege::Admin;
+        linked
+            .identity
+            .attributes
+            .insert("managed_by".into(), json!("aws"));
+        let writer = view("writer", Some("a@x"), None, None);
+        let f = evaluate(&estate(vec![admin, linked, writer]), &cat);
+        let hits: Vec<&str> = f
+            .iter()
+            .filter(|x| x.control == "NHI-GOV-011")
+            .map(|x| x.subject.as_str())
+            .collect();
+        assert_eq!(hits, vec!["aws:1:user/deployer"]);
+        let hit = f.iter().find(|x| x.control == "NHI-GOV-011").expect("hit");
+        assert!(hit.title.contains("iam:AttachUserPolicy"), "{}", hit.title);
+        // provider-managed roles need no owner either
+        assert!(
+            !f.iter()
+                .any(|x| x.subject.contains("AWSServiceRoleForSupport")
+                    && x.control == "NHI-GOV-002")
+        );
+    }
+
+    #[test]
+    fn third_party_trust_needs_a_supplier_and_a_review() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let trusting = |name: &str, supplier: Option<&str>| {
+            let mut v = view(name, Some("a@x"), supplier, None);
+            v.identity.kind = "aws-iam-role".into();
+            v.identity.attributes.insert(
+                "external_trust".into(),
+                json!(["trusts external account 444455556666 without an ExternalId condition"]),
+            );
+            v
+        };
+        let unknown = trusting("unknown-party", None);
+        let known = trusting("known-party", Some("acme"));
+        let mut e = estate(vec![unknown, known]);
+        let f = evaluate(&e, &cat);
+        let hits: Vec<&Finding> = f.iter().filter(|x| x.control == "NHI-GOV-010").collect();
+        assert_eq!(hits.len(), 1, "{hits:#?}");
+        assert!(hits[0].subject.ends_with("unknown-party"));
+        // an old review fails the registered one too
+        e.reviews[0].date = t("2025-06-01T00:00:00Z");
+        let f = evaluate(&e, &cat);
+        let hits: Vec<&Finding> = f.iter().filter(|x| x.control == "NHI-GOV-010").collect();
+        assert_eq!(hits.len(), 2, "{hits:#?}");
+        assert!(hits.iter().any(|h| h.title.contains("last reviewed")));
     }
 
     #[test]

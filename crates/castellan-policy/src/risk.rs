@@ -78,6 +78,7 @@ pub fn risk(
         Privilege::Write => (10, "can change resources"),
         Privilege::Unknown => (5, "privilege not known from the imported data"),
         Privilege::Read => (0, "read-only"),
+        Privilege::None => (0, "holds no permissions"),
     };
     if p > 0 {
         factors.push(RiskFactor {

@@ -29,6 +29,7 @@ pub fn inventory_item(
         "id": i.id,
         "kind": i.kind,
         "source": i.source,
+        "sources": si.sources,
         "name": i.name,
         "account": i.account,
         "status": status,
@@ -63,6 +64,21 @@ pub fn inventory_item(
                 "provenance": sc.provenance,
             })
         }).collect::<Vec<_>>(),
+    })
+}
+
+/// One grant as JSON (`inventory show`, `inventory.json`).
+pub fn grant_json(g: &castellan_model::Grant) -> Value {
+    json!({
+        "id": g.id,
+        "holder": g.holder,
+        "effect": g.effect.as_str(),
+        "privilege": g.privilege.as_str(),
+        "actions": g.actions,
+        "resources": g.resources,
+        "via": g.via,
+        "source": g.source,
+        "attributes": g.attributes,
     })
 }
 

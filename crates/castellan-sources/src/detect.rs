@@ -9,6 +9,8 @@ pub enum SourceKind {
     AwsCredentialReport,
     /// `aws iam get-credential-report` JSON output (base64 CSV inside).
     AwsCredentialReportJson,
+    /// `aws iam get-account-authorization-details` JSON output.
+    AwsAuthorizationDetails,
 }
 
 impl SourceKind {
@@ -19,6 +21,7 @@ impl SourceKind {
             SourceKind::AwsCredentialReport | SourceKind::AwsCredentialReportJson => {
                 "aws-credential-report"
             }
+            SourceKind::AwsAuthorizationDetails => "aws-authorization-details",
         }
     }
 }
@@ -38,6 +41,17 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<SourceKind> {
         && text.contains("dXNlcixhcm4s")
     {
         return Some(SourceKind::AwsCredentialReportJson);
+    }
+    if trimmed.starts_with('{')
+        && [
+            "\"UserDetailList\"",
+            "\"RoleDetailList\"",
+            "\"GroupDetailList\"",
+        ]
+        .iter()
+        .any(|k| text.contains(k))
+    {
+        return Some(SourceKind::AwsAuthorizationDetails);
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");
@@ -79,5 +93,9 @@ mod tests {
         );
         assert_eq!(detect(Path::new("other.yml"), b"name: x\n"), None);
         assert_eq!(detect(p, b"\x00\x01binary"), None);
+        assert_eq!(
+            detect(p, b"{\n    \"UserDetailList\": [\n"),
+            Some(SourceKind::AwsAuthorizationDetails)
+        );
     }
 }

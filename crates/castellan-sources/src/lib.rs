@@ -7,9 +7,12 @@
 //! | module | format | how `castellan run` recognises it |
 //! |---|---|---|
 //! | [`aws_credential_report`] | AWS IAM credential report, as CSV or as the `get-credential-report` JSON | the 22-column header / a JSON object with `ReportFormat: text/csv` |
+//! | [`aws_authorization_details`] | `aws iam get-account-authorization-details` JSON (one or more pages) | a JSON object with `UserDetailList` / `RoleDetailList` |
 //! | [`governance`] | `castellan.yaml`: services, people, suppliers, contracts, rules, owners, exceptions | a YAML mapping with the `castellan:` format key |
 
+pub mod aws_authorization_details;
 pub mod aws_credential_report;
+pub mod aws_policy;
 mod detect;
 mod error;
 pub mod governance;
@@ -24,4 +27,6 @@ pub struct Records {
     pub identities: Vec<castellan_model::Identity>,
     /// Credentials.
     pub credentials: Vec<castellan_model::Credential>,
+    /// Grants (policy statements held by identities or their groups).
+    pub grants: Vec<castellan_model::Grant>,
 }

@@ -80,7 +80,8 @@ fn import(store: &mut Store, path: &std::path::Path, now: jiff::Timestamp) -> (u
         }
         rows += 1;
     }
-    tx.sweep_gone(run, "aws:123456789012").expect("sweep");
+    tx.sweep_gone(run, "aws-credential-report", "aws:123456789012")
+        .expect("sweep");
     tx.commit().expect("commit");
     (rows, start.elapsed().as_secs_f64())
 }

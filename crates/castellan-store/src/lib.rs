@@ -18,16 +18,26 @@ use castellan_model::FingerprintKey;
 use backend::Conn;
 pub use backend::{Engine, Val};
 pub use ledger::LedgerStatus;
-pub use read::{Counts, ImportRun, Provenance, StoredCredential, StoredEntity, StoredIdentity};
+pub use read::{
+    Counts, ImportRun, Provenance, StoredCredential, StoredEntity, StoredGrant, StoredIdentity,
+};
 pub use tx::{FindingChange, Outcome, Tx, TxSummary};
 
 /// Schema migrations: (version, name, SQLite DDL, PostgreSQL DDL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "sources and grants",
+        include_str!("../migrations/sqlite/0002_sources_and_grants.sql"),
+        include_str!("../migrations/postgres/0002_sources_and_grants.sql"),
+    ),
+];
 
 /// Errors from the store. Messages name the database (with any password removed) and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -321,7 +331,7 @@ impl Store {
     #[doc(hidden)]
     pub fn reset_for_tests(&mut self) -> Result<(), StoreError> {
         self.conn.batch(
-            "DELETE FROM identities; DELETE FROM credentials; DELETE FROM entities; DELETE FROM findings; DELETE FROM ledger; DELETE FROM ledger_head; DELETE FROM ledger_checkpoints; DELETE FROM import_runs; DELETE FROM meta WHERE key NOT IN ('schema_version', 'ledger_origin');",
+            "DELETE FROM identities; DELETE FROM credentials; DELETE FROM grants; DELETE FROM entities; DELETE FROM findings; DELETE FROM ledger; DELETE FROM ledger_head; DELETE FROM ledger_checkpoints; DELETE FROM import_runs; DELETE FROM meta WHERE key NOT IN ('schema_version', 'ledger_origin');",
         )
     }
 

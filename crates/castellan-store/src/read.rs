@@ -1,8 +1,8 @@
 //! Read queries over the inventory graph.
 
 use castellan_model::{
-    Attribution, Credential, Finding, FindingStatus, Fingerprint, Identity, Privilege, Redacted,
-    Severity, Status, parse_ts,
+    Attribution, Credential, Effect, Finding, FindingStatus, Fingerprint, Grant, Identity,
+    Privilege, Redacted, Severity, Status, parse_ts,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -31,6 +31,18 @@ pub struct StoredIdentity {
     pub identity: Identity,
     /// Owner, custodian, service, supplier.
     pub attribution: Attribution,
+    /// Provenance (merged over its sources: first seen by any, last seen by any, gone only when
+    /// every source has stopped reporting it).
+    pub provenance: Provenance,
+    /// Every source that reports (or reported) it, present ones first.
+    pub sources: Vec<String>,
+}
+
+/// A grant with provenance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredGrant {
+    /// The record.
+    pub grant: Grant,
     /// Provenance.
     pub provenance: Provenance,
 }
@@ -66,6 +78,8 @@ pub struct Counts {
     pub identities: u64,
     /// Credentials present (not gone).
     pub credentials: u64,
+    /// Grants present (not gone).
+    pub grants: u64,
     /// Ledger entries.
     pub ledger_entries: u64,
 }
@@ -144,10 +158,119 @@ fn identity_row(row: Vec<Val>) -> Result<StoredIdentity, StoreError> {
             .and_then(|v| serde_json::from_str(&v).ok())
             .unwrap_or_default(),
     };
+    let sources = vec![identity.source.clone()];
     Ok(StoredIdentity {
         identity,
         attribution,
         provenance,
+        sources,
+    })
+}
+
+fn status_rank(s: Status) -> u8 {
+    match s {
+        Status::Active => 4,
+        Status::Inactive => 3,
+        Status::Expired => 2,
+        Status::Unknown => 1,
+        Status::Gone => 0,
+    }
+}
+
+/// Merges the row of another source into `into` (rows of one id, in source order). A present
+/// row beats a gone one; each source adds what it knows: the strongest proven privilege, the
+/// earliest creation, the latest use, the union of tags and attributes (first source wins a clash).
+fn merge_identity(into: &mut StoredIdentity, other: StoredIdentity) {
+    let into_present = into.provenance.gone_at.is_none();
+    let other_present = other.provenance.gone_at.is_none();
+    let o = other.identity;
+    if other_present && !into_present {
+        // The present source's view leads.
+        into.identity.kind = o.kind.clone();
+        into.identity.name = o.name.clone();
+        into.identity.source = o.source.clone();
+        into.identity.scope = o.scope.clone();
+        into.sources.insert(0, o.source.clone());
+    } else {
+        into.sources.push(o.source.clone());
+    }
+    let i = &mut into.identity;
+    if i.account.is_none() {
+        i.account = o.account;
+    }
+    if (other_present || !into_present) && status_rank(o.status) > status_rank(i.status) {
+        i.status = o.status;
+    }
+    if (other_present && !into_present)
+        || (other_present == into_present && o.privilege.rank() > i.privilege.rank())
+    {
+        i.privilege = o.privilege;
+    }
+    i.created_at = match (i.created_at, o.created_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    i.last_used_at = match (i.last_used_at, o.last_used_at) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    for (k, v) in o.tags {
+        i.tags.entry(k).or_insert(v);
+    }
+    for (k, v) in o.attributes {
+        i.attributes.entry(k).or_insert(v);
+    }
+    let p = &mut into.provenance;
+    let q = other.provenance;
+    if q.first_seen < p.first_seen {
+        p.first_seen = q.first_seen;
+    }
+    if q.last_seen > p.last_seen {
+        p.last_seen = q.last_seen;
+    }
+    p.first_run = p.first_run.min(q.first_run);
+    p.last_run = p.last_run.max(q.last_run);
+    p.gone_at = match (p.gone_at.take(), q.gone_at) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    };
+    if into.attribution == Attribution::default() {
+        into.attribution = other.attribution;
+    }
+}
+
+/// Folds rows ordered by (id, source) into one identity per id.
+fn merge_rows(rows: Vec<Vec<Val>>) -> Result<Vec<StoredIdentity>, StoreError> {
+    let mut out: Vec<StoredIdentity> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let si = identity_row(row)?;
+        match out.last_mut() {
+            Some(last) if last.identity.id == si.identity.id => merge_identity(last, si),
+            _ => out.push(si),
+        }
+    }
+    Ok(out)
+}
+
+const GRANT_SELECT: &str = "SELECT id, holder, source, scope, effect, privilege, actions, resources, via, attributes, first_seen, last_seen, first_run, last_run, gone_at FROM grants";
+
+fn grant_row(row: Vec<Val>) -> Result<StoredGrant, StoreError> {
+    let mut c = Cols(row.into_iter(), "grant");
+    let grant = Grant {
+        id: c.text()?,
+        holder: c.text()?,
+        source: c.text()?,
+        scope: c.text()?,
+        effect: Effect::parse(&c.text()?),
+        privilege: Privilege::parse(&c.text()?),
+        actions: c.json()?,
+        resources: c.json()?,
+        via: c.text()?,
+        attributes: c.json()?,
+    };
+    Ok(StoredGrant {
+        grant,
+        provenance: c.provenance()?,
     })
 }
 
@@ -181,20 +304,46 @@ fn credential_row(row: Vec<Val>) -> Result<StoredCredential, StoreError> {
 }
 
 impl Store {
-    /// All identities, ordered by id (gone ones included, with `gone_at`).
+    /// All identities, ordered by id (gone ones included, with `gone_at`). An identity reported
+    /// by several sources comes once, merged.
     pub fn identities(&mut self) -> Result<Vec<StoredIdentity>, StoreError> {
         let rows = self
             .conn
-            .query(&format!("{IDENTITY_SELECT} ORDER BY id"), &[])?;
-        rows.into_iter().map(identity_row).collect()
+            .query(&format!("{IDENTITY_SELECT} ORDER BY id, source"), &[])?;
+        merge_rows(rows)
     }
 
-    /// One identity.
+    /// One identity (merged over its sources).
     pub fn identity(&mut self, id: &str) -> Result<Option<StoredIdentity>, StoreError> {
-        let rows = self
-            .conn
-            .query(&format!("{IDENTITY_SELECT} WHERE id = $1"), &[id.into()])?;
-        rows.into_iter().next().map(identity_row).transpose()
+        let rows = self.conn.query(
+            &format!("{IDENTITY_SELECT} WHERE id = $1 ORDER BY source"),
+            &[id.into()],
+        )?;
+        Ok(merge_rows(rows)?.into_iter().next())
+    }
+
+    /// Present grants, ordered by holder then id.
+    pub fn grants(&mut self) -> Result<Vec<StoredGrant>, StoreError> {
+        let rows = self.conn.query(
+            &format!("{GRANT_SELECT} WHERE gone_at IS NULL ORDER BY holder, id"),
+            &[],
+        )?;
+        rows.into_iter().map(grant_row).collect()
+    }
+
+    /// Present grants held by any of `holders` (an identity and the groups it belongs to).
+    pub fn grants_of(&mut self, holders: &[&str]) -> Result<Vec<StoredGrant>, StoreError> {
+        let mut out = Vec::new();
+        for h in holders {
+            let rows = self.conn.query(
+                &format!("{GRANT_SELECT} WHERE holder = $1 AND gone_at IS NULL ORDER BY id"),
+                &[(*h).into()],
+            )?;
+            for row in rows {
+                out.push(grant_row(row)?);
+            }
+        }
+        Ok(out)
     }
 
     /// All credentials, ordered by id.
@@ -287,8 +436,9 @@ impl Store {
                 .unwrap_or(0) as u64)
         };
         Ok(Counts {
-            identities: one("SELECT COUNT(*) FROM identities WHERE gone_at IS NULL")?,
+            identities: one("SELECT COUNT(DISTINCT id) FROM identities WHERE gone_at IS NULL")?,
             credentials: one("SELECT COUNT(*) FROM credentials WHERE gone_at IS NULL")?,
+            grants: one("SELECT COUNT(*) FROM grants WHERE gone_at IS NULL")?,
             ledger_entries: one("SELECT COUNT(*) FROM ledger")?,
         })
     }

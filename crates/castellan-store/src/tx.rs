@@ -65,6 +65,9 @@ struct Table {
     name: &'static str,
     /// Columns written from the record (the first is `id`), excluding provenance.
     cols: &'static [&'static str],
+    /// Indexes into `cols` of the primary key (`id`, and `source` where several sources may
+    /// report the same record).
+    keys: &'static [usize],
     /// Multi-row insert of [`BATCH`] rows, returning the ids actually inserted.
     insert_batch: Dual,
     /// The same for one row (the remainder of a flush).
@@ -77,8 +80,20 @@ struct Table {
 const BATCH: usize = 64;
 
 impl Table {
-    fn new(name: &'static str, cols: &'static [&'static str]) -> Table {
+    fn new(name: &'static str, cols: &'static [&'static str], keys: &'static [usize]) -> Table {
         let n = cols.len();
+        let key_match = |first: usize| -> String {
+            keys.iter()
+                .enumerate()
+                .map(|(k, &i)| format!("{} = ${}", cols[i], first + k))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let update_where: String = keys
+            .iter()
+            .map(|&i| format!("{} = ${}", cols[i], i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         // update parameters: $1..$n the columns, then hash, last_seen, last_run
         let sets: Vec<String> = cols
             .iter()
@@ -87,28 +102,38 @@ impl Table {
             .map(|(i, c)| format!("{c} = ${}", i + 1))
             .collect();
         let update = format!(
-            "UPDATE {name} SET {}, content_hash = ${h}, last_seen = ${ls}, last_run = ${lr}, gone_at = NULL WHERE id = $1 AND (content_hash <> ${h} OR gone_at IS NOT NULL)",
+            "UPDATE {name} SET {}, content_hash = ${h}, last_seen = ${ls}, last_run = ${lr}, gone_at = NULL WHERE {update_where} AND (content_hash <> ${h} OR gone_at IS NOT NULL)",
             sets.join(", "),
             h = n + 1,
             ls = n + 2,
             lr = n + 3,
         );
+        // touch parameters: the key values, then last_seen, last_run, hash
+        let k = keys.len();
         let touch_same = format!(
-            "UPDATE {name} SET last_seen = $2, last_run = $3 WHERE id = $1 AND content_hash = $4 AND gone_at IS NULL"
+            "UPDATE {name} SET last_seen = ${}, last_run = ${} WHERE {} AND content_hash = ${} AND gone_at IS NULL",
+            k + 1,
+            k + 2,
+            key_match(1),
+            k + 3
         );
+        let conflict: Vec<&str> = keys.iter().map(|&i| cols[i]).collect();
         Table {
             name,
             cols,
-            insert_batch: Dual::new(insert_sql(name, cols, BATCH)),
-            insert_one: Dual::new(insert_sql(name, cols, 1)),
+            keys,
+            insert_batch: Dual::new(insert_sql(name, cols, &conflict, BATCH)),
+            insert_one: Dual::new(insert_sql(name, cols, &conflict, 1)),
             update: Dual::new(update),
             touch_same: Dual::new(touch_same),
         }
     }
 }
 
-/// `INSERT INTO t (cols…, provenance…) VALUES (…), (…) ON CONFLICT (id) DO NOTHING RETURNING id`.
-fn insert_sql(name: &str, cols: &[&str], rows: usize) -> String {
+/// `INSERT INTO t (cols…, provenance…) VALUES (…), (…) ON CONFLICT (keys) DO NOTHING RETURNING id`.
+/// All rows of one statement come from one import run, hence one source, so the returned ids
+/// identify the inserted rows.
+fn insert_sql(name: &str, cols: &[&str], conflict: &[&str], rows: usize) -> String {
     // Each tuple binds its columns and content hash; the provenance (now, run) is shared by all
     // tuples of the statement and bound once, after them.
     let per_row = cols.len() + 1;
@@ -123,9 +148,10 @@ fn insert_sql(name: &str, cols: &[&str], rows: usize) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {name} ({}, content_hash, first_seen, last_seen, first_run, last_run) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+        "INSERT INTO {name} ({}, content_hash, first_seen, last_seen, first_run, last_run) VALUES {} ON CONFLICT ({}) DO NOTHING RETURNING id",
         cols.join(", "),
-        tuples.join(", ")
+        tuples.join(", "),
+        conflict.join(", ")
     )
 }
 
@@ -160,15 +186,32 @@ const CREDENTIAL_COLS: &[&str] = &[
     "preview",
     "attributes",
 ];
+const GRANT_COLS: &[&str] = &[
+    "id",
+    "holder",
+    "source",
+    "scope",
+    "effect",
+    "privilege",
+    "actions",
+    "resources",
+    "via",
+    "attributes",
+];
 const ENTITY_COLS: &[&str] = &["id", "kind", "source", "scope", "name", "data"];
 
-fn tables() -> &'static [Table; 3] {
-    static TABLES: std::sync::OnceLock<[Table; 3]> = std::sync::OnceLock::new();
+/// Tables with staged (batched) writes come first, in the order of [`Tx::staged`].
+const STAGED: usize = 3;
+const ENTITIES: usize = 3;
+
+fn tables() -> &'static [Table; 4] {
+    static TABLES: std::sync::OnceLock<[Table; 4]> = std::sync::OnceLock::new();
     TABLES.get_or_init(|| {
         [
-            Table::new("identities", IDENTITY_COLS),
-            Table::new("credentials", CREDENTIAL_COLS),
-            Table::new("entities", ENTITY_COLS),
+            Table::new("identities", IDENTITY_COLS, &[0, 2]),
+            Table::new("credentials", CREDENTIAL_COLS, &[0]),
+            Table::new("grants", GRANT_COLS, &[0]),
+            Table::new("entities", ENTITY_COLS, &[0]),
         ]
     })
 }
@@ -211,8 +254,8 @@ pub struct Tx<'s> {
     pending: BTreeMap<(&'static str, &'static str), Vec<String>>,
     /// Finding status changes waiting to be written to the ledger, per event kind.
     pending_findings: BTreeMap<&'static str, Vec<Value>>,
-    /// Rows waiting for a multi-row write, per table (identities, credentials).
-    staged: [Vec<Vec<Val>>; 2],
+    /// Rows waiting for a multi-row write, per table (identities, credentials, grants).
+    staged: [Vec<Vec<Val>>; STAGED],
     staged_run: i64,
     summary: TxSummary,
     done: bool,
@@ -256,7 +299,7 @@ impl Store {
             now: format_ts(now),
             pending: BTreeMap::new(),
             pending_findings: BTreeMap::new(),
-            staged: [Vec::new(), Vec::new()],
+            staged: Default::default(),
             staged_run: 0,
             summary: TxSummary::default(),
             done: false,
@@ -384,7 +427,8 @@ impl Tx<'_> {
                 } else {
                     // Most re-imported rows are unchanged: try the cheap touch first.
                     let hash = row[n].clone();
-                    let touch = [row[0].clone(), now.clone(), Val::Int(run), hash.clone()];
+                    let mut touch: Vec<Val> = table.keys.iter().map(|&k| row[k].clone()).collect();
+                    touch.extend([now.clone(), Val::Int(run), hash.clone()]);
                     if self.store.conn.exec_dual(&table.touch_same, &touch)? == 1 {
                         Outcome::Unchanged
                     } else {
@@ -425,10 +469,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Writes the staged identity and credential rows. Every other operation of the transaction
-    /// flushes first, so nothing ever reads around an unwritten row.
+    /// Writes the staged identity, credential and grant rows. Every other operation of the
+    /// transaction flushes first, so nothing ever reads around an unwritten row.
     pub fn flush(&mut self) -> Result<(), StoreError> {
-        for which in 0..2 {
+        for which in 0..STAGED {
             let rows = std::mem::take(&mut self.staged[which]);
             if !rows.is_empty() {
                 self.write_rows(&tables()[which], rows, self.staged_run)?;
@@ -493,6 +537,23 @@ impl Tx<'_> {
         self.stage(1, run, vals)
     }
 
+    /// Inserts or updates a grant from a source.
+    pub fn upsert_grant(&mut self, run: i64, g: &castellan_model::Grant) -> Result<(), StoreError> {
+        let vals = vec![
+            g.id.clone().into(),
+            g.holder.clone().into(),
+            g.source.clone().into(),
+            g.scope.clone().into(),
+            g.effect.as_str().into(),
+            g.privilege.as_str().into(),
+            json_text(&g.actions).into(),
+            json_text(&g.resources).into(),
+            g.via.clone().into(),
+            json_text(&g.attributes).into(),
+        ];
+        self.stage(2, run, vals)
+    }
+
     /// Inserts or updates a governance record (service, person, supplier, contract, exception…).
     #[allow(clippy::too_many_arguments)]
     pub fn upsert_entity(
@@ -514,37 +575,46 @@ impl Tx<'_> {
             json_text(data).into(),
         ];
         self.flush()?;
-        let outcomes = self.write_rows(&tables()[2], vec![Self::hashed(vals)], run)?;
+        let outcomes = self.write_rows(&tables()[ENTITIES], vec![Self::hashed(vals)], run)?;
         Ok(outcomes.first().copied().unwrap_or(Outcome::Unchanged))
     }
 
-    /// Marks every record of `scope` that run `run` did not report as gone (kept, with
-    /// `gone_at`, so history survives). Returns how many.
-    pub fn sweep_gone(&mut self, run: i64, scope: &str) -> Result<u64, StoreError> {
+    /// Marks every record of `source` in `scope` that no run since `since_run` reported as gone
+    /// (kept, with `gone_at`, so history survives); the runs of one transaction are numbered
+    /// upwards, so pass the first run of the source in this transaction. Other sources' rows of the same scope are left alone:
+    /// an identity is gone only when every source that reported it has stopped. Returns how many.
+    pub fn sweep_gone(
+        &mut self,
+        since_run: i64,
+        source: &str,
+        scope: &str,
+    ) -> Result<u64, StoreError> {
+        let run = since_run;
         self.flush()?;
         let mut total = 0;
         for table in tables() {
             let rows = self.store.conn.query(
                 &format!(
-                    "SELECT id FROM {} WHERE scope = $1 AND last_run <> $2 AND gone_at IS NULL",
+                    "SELECT id FROM {} WHERE scope = $1 AND source = $3 AND last_run < $2 AND gone_at IS NULL",
                     table.name
                 ),
-                &[scope.into(), Val::Int(run)],
+                &[scope.into(), Val::Int(run), source.into()],
             )?;
-            let status = if table.name == "entities" {
-                ""
-            } else {
+            let status = if table.name == "identities" || table.name == "credentials" {
                 ", status = 'gone'"
+            } else {
+                ""
             };
             let sql = format!(
-                "UPDATE {} SET gone_at = $2{status} WHERE id = $1",
+                "UPDATE {} SET gone_at = $2{status} WHERE id = $1 AND source = $3",
                 table.name
             );
             for row in rows {
                 if let Some(Val::Text(id)) = row.into_iter().next() {
-                    self.store
-                        .conn
-                        .exec(&sql, &[id.clone().into(), self.now.clone().into()])?;
+                    self.store.conn.exec(
+                        &sql,
+                        &[id.clone().into(), self.now.clone().into(), source.into()],
+                    )?;
                     self.note(table.name, "inventory.gone", id)?;
                     total += 1;
                 }
@@ -563,7 +633,7 @@ impl Tx<'_> {
     ) -> Result<Option<Attribution>, StoreError> {
         self.flush()?;
         let rows = self.store.conn.query(
-            "SELECT owner, custodian, service, supplier, attributed_via FROM identities WHERE id = $1",
+            "SELECT owner, custodian, service, supplier, attributed_via FROM identities WHERE id = $1 ORDER BY source",
             &[id.into()],
         )?;
         let Some(row) = rows.into_iter().next() else {

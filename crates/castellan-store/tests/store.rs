@@ -84,7 +84,8 @@ fn import(store: &mut Store, now: &str, names: &[(&str, &str)]) -> castellan_sto
         tx.upsert_credential(run, &credential(n))
             .expect("credential");
     }
-    tx.sweep_gone(run, "aws:123456789012").expect("sweep");
+    tx.sweep_gone(run, "test", "aws:123456789012")
+        .expect("sweep");
     tx.commit().expect("commit")
 }
 
@@ -211,4 +212,113 @@ fn garbage_database_file_is_a_clear_error() {
     std::fs::write(&path, vec![0x42u8; 10_000]).expect("w");
     let err = Store::open(&path.display().to_string()).expect_err("not a database");
     assert!(err.to_string().contains("junk.db"), "{err}");
+}
+
+#[test]
+fn an_identity_reported_by_two_sources_is_one_identity_with_both_provenances() {
+    for (url, _guard) in stores("merge") {
+        let mut store = Store::open(&url).expect("open");
+        let one =
+            |store: &mut Store, now: &str, source: &str, privilege: Privilege, present: bool| {
+                let mut tx = store.begin(parse_ts(now).expect("ts")).expect("begin");
+                let run = tx.start_run(source, "f", "x").expect("run");
+                if present {
+                    let mut i = identity("ci", source);
+                    i.source = source.into();
+                    i.privilege = privilege;
+                    i.tags.insert(format!("from-{source}"), "yes".into());
+                    tx.upsert_identity(run, &i).expect("identity");
+                    tx.upsert_grant(
+                        run,
+                        &castellan_model::Grant {
+                            id: format!("aws:123456789012:user/ci#{source}#0"),
+                            holder: "aws:123456789012:user/ci".into(),
+                            source: source.into(),
+                            scope: "aws:123456789012".into(),
+                            effect: castellan_model::Effect::Allow,
+                            privilege,
+                            actions: vec!["s3:GetObject".into()],
+                            resources: vec!["*".into()],
+                            via: "inline:x".into(),
+                            attributes: Default::default(),
+                        },
+                    )
+                    .expect("grant");
+                }
+                tx.sweep_gone(run, source, "aws:123456789012")
+                    .expect("sweep");
+                tx.commit().expect("commit")
+            };
+        one(
+            &mut store,
+            "2026-12-01T00:00:00Z",
+            "report",
+            Privilege::Unknown,
+            true,
+        );
+        one(
+            &mut store,
+            "2026-12-02T00:00:00Z",
+            "details",
+            Privilege::Read,
+            true,
+        );
+        let all = store.identities().expect("read");
+        assert_eq!(all.len(), 1, "{url}");
+        let i = &all[0];
+        assert_eq!(i.sources, vec!["details", "report"], "{url}");
+        assert_eq!(
+            i.identity.privilege,
+            Privilege::Read,
+            "proven beats unknown"
+        );
+        assert!(
+            i.identity.tags.contains_key("from-report")
+                && i.identity.tags.contains_key("from-details")
+        );
+        assert_eq!(i.provenance.first_seen, "2026-12-01T00:00:00Z");
+        assert_eq!(i.provenance.last_seen, "2026-12-02T00:00:00Z");
+        assert_eq!(store.counts().expect("counts").identities, 1);
+        assert_eq!(
+            store
+                .grants_of(&["aws:123456789012:user/ci"])
+                .expect("grants")
+                .len(),
+            2
+        );
+
+        // One source stops reporting it: still present (the other still does).
+        let s = one(
+            &mut store,
+            "2026-12-03T00:00:00Z",
+            "details",
+            Privilege::Read,
+            false,
+        );
+        assert_eq!(s.gone, 2, "identity row and grant of that source");
+        let i = store
+            .identity("aws:123456789012:user/ci")
+            .expect("read")
+            .expect("kept");
+        assert_eq!(i.provenance.gone_at, None, "{url}");
+        assert_eq!(store.grants().expect("grants").len(), 1);
+        // Both stopped: gone.
+        one(
+            &mut store,
+            "2026-12-04T00:00:00Z",
+            "report",
+            Privilege::Unknown,
+            false,
+        );
+        let i = store
+            .identity("aws:123456789012:user/ci")
+            .expect("read")
+            .expect("kept");
+        assert_eq!(
+            i.provenance.gone_at.as_deref(),
+            Some("2026-12-04T00:00:00Z"),
+            "{url}"
+        );
+        assert_eq!(store.counts().expect("counts").identities, 0);
+    }
 }

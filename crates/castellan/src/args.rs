@@ -131,6 +131,8 @@ pub enum ImportSource {
     Governance,
     /// AWS IAM credential report (CSV or `get-credential-report` JSON).
     AwsCredentialReport,
+    /// `aws iam get-account-authorization-details` JSON (several page files are merged).
+    AwsAuthorizationDetails,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
         ImportSource::Auto => None,
         ImportSource::Governance => Some(SourceKind::Governance),
         ImportSource::AwsCredentialReport => Some(SourceKind::AwsCredentialReport),
+        ImportSource::AwsAuthorizationDetails => Some(SourceKind::AwsAuthorizationDetails),
     };
     let mut paths = Vec::new();
     for p in &a.paths {

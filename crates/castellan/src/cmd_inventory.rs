@@ -103,6 +103,31 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                 .map(|f| castellan_report::finding_json(f, &catalogue))
                 .collect();
             item["findings"] = serde_json::Value::Array(findings);
+            // What it may do: its own grants and those of its groups.
+            let mut holders = vec![si.identity.id.clone()];
+            if let Some(groups) = si
+                .identity
+                .attributes
+                .get("groups")
+                .and_then(|g| g.as_array())
+            {
+                holders.extend(groups.iter().filter_map(|g| g.as_str().map(str::to_string)));
+            }
+            let refs: Vec<&str> = holders.iter().map(String::as_str).collect();
+            let grants: Vec<serde_json::Value> = ctx
+                .store
+                .grants_of(&refs)?
+                .iter()
+                .map(|sg| castellan_report::grant_json(&sg.grant))
+                .collect();
+            item["grants"] = serde_json::Value::Array(grants);
+            // Who may issue, rotate and revoke its credentials, as far as the sources prove it.
+            item["lifecycle_authority"] = si
+                .identity
+                .attributes
+                .get("lifecycle_authority")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
             if g.json || !g.quiet {
                 output::print_json(&item);
             }

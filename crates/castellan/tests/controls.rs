@@ -30,6 +30,8 @@ fn controls_list_and_show() {
             "NHI-GOV-007",
             "NHI-GOV-008",
             "NHI-GOV-009",
+            "NHI-GOV-010",
+            "NHI-GOV-011",
             "NHI-GOV-012",
             "NHI-GOV-014",
             "NHI-GOV-024"

@@ -25,8 +25,8 @@ fn run_on_example_estate_writes_evidence_and_verifies() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let summary = read_json(&out.join("summary.json"));
-    assert_eq!(summary["inventory"]["identities"], 21);
-    assert_eq!(summary["findings"]["excepted"], 2);
+    assert_eq!(summary["inventory"]["identities"], 30);
+    assert_eq!(summary["findings"]["excepted"], 3);
     assert!(summary["findings"]["open"].as_u64().expect("open") >= 10);
     castellan(dir.path())
         .args(["ledger", "verify"])
@@ -125,6 +125,39 @@ fn every_planted_problem_is_found() {
         "root with MFA and no keys flagged"
     );
     assert!(has(&format!("NHI-GOV-014@{p}/old-import-job"), "open"));
+    // From the authorization-details export: administrator rights, their approval, and trust.
+    let r = "aws:123456789012:role";
+    for admin in ["terraform-prod", "legacy-batch", "anna.schmidt"] {
+        assert!(has(&format!("NHI-GOV-011@{p}/{admin}"), "open"), "{admin}");
+    }
+    assert!(has(
+        &format!("NHI-GOV-011@{r}/break-glass-admin"),
+        "excepted"
+    ));
+    assert!(has(&format!("NHI-GOV-012@{p}/terraform-prod"), "open"));
+    assert!(
+        !ids.iter().any(|(i, _)| i.starts_with("NHI-GOV-011")
+            && (i.contains("vendor-acme")
+                || i.contains("ci-deployer")
+                || i.contains("backup-agent"))),
+        "denied, bounded or self-only key management counted as administrator"
+    );
+    assert!(has(
+        &format!("NHI-GOV-010@{r}/github-actions-deploy"),
+        "open"
+    ));
+    assert!(has(&format!("NHI-GOV-010@{r}/globex-etl-access"), "open"));
+    assert!(has(&format!("NHI-GOV-009@{r}/globex-etl-access"), "open"));
+    for fine in [
+        "github-actions-readonly",
+        "acme-cross-account-reader",
+        "AWSServiceRoleForsupport",
+    ] {
+        assert!(
+            !ids.iter().any(|(i, _)| i.ends_with(&format!("{r}/{fine}"))),
+            "{fine} flagged: {ids:?}"
+        );
+    }
     assert!(
         has("NHI-GOV-004@aws:210987654321:user/sandbox-ci", "open"),
         "overdue sandbox review"
@@ -217,7 +250,7 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
         .success();
     let inv = read_json(&dir.path().join("castellan-out/inventory.json"));
     let items = inv["identities"].as_array().expect("items");
-    assert_eq!(items.len(), 21);
+    assert_eq!(items.len(), 30);
     let findings = read_json(&dir.path().join("castellan-out/findings.json"));
     let owner_findings = findings["findings"]
         .as_array()
@@ -225,7 +258,8 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
         .iter()
         .filter(|f| f["control"] == "NHI-GOV-002")
         .count();
-    assert_eq!(owner_findings, items.len());
+    // AWS's own service-linked role is the one identity nobody here can own.
+    assert_eq!(owner_findings, items.len() - 1);
 }
 
 #[test]
@@ -242,7 +276,7 @@ fn inventory_json_has_the_documented_fields() {
         .success();
     let items = json(&out.get_output().stdout);
     let items = items.as_array().expect("array");
-    assert_eq!(items.len(), 21);
+    assert_eq!(items.len(), 30);
     for it in items {
         for k in [
             "id",
@@ -387,10 +421,12 @@ fn fail_on_sets_exit_code_one() {
         .args(["assess", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
         .code(1); // the sandbox root signs in without MFA
-    // Without the sandbox account nothing critical is open.
+    // Without the sandbox account and the production policies (administrators holding static
+    // keys) nothing critical is open.
     let other = tempfile::tempdir().expect("tmp");
     let estate = estate_in(other.path());
     std::fs::remove_file(estate.join("aws/sandbox-credential-report.json")).expect("rm");
+    std::fs::remove_file(estate.join("aws/prod-authorization-details.json")).expect("rm");
     castellan(other.path())
         .args(["run", "estate", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
