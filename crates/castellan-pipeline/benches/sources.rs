@@ -1,0 +1,167 @@
+//! Importing a large `get-account-authorization-details` export: parse alone, then the whole
+//! import (privilege, trust, key lifecycle authority, grants) into SQLite, as
+//! `castellan import` does.
+//!
+//!     cargo bench -p castellan-pipeline --bench sources                  # 100,000 users, 50,000 roles
+//!     CASTELLAN_BENCH_USERS=10000 CASTELLAN_BENCH_ROLES=5000 cargo bench -p castellan-pipeline --bench sources
+
+use std::io::Write;
+use std::time::Instant;
+
+use castellan_model::Clock;
+use castellan_pipeline::{Context, Silent, import_paths};
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const A: &str = "123456789012";
+
+/// Writes the export the way the AWS CLI prints it (one JSON document, pages merged).
+fn write_export(path: &std::path::Path, users: usize, roles: usize) -> usize {
+    let groups = 20;
+    let policies = 200;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    write!(f, "{{\n    \"UserDetailList\": [").expect("w");
+    for i in 0..users {
+        let sep = if i == 0 { "" } else { "," };
+        let team = i % 50;
+        write!(
+            f,
+            r#"{sep}
+        {{"Path": "/svc/team{team}/", "UserName": "svc-{i:07}", "UserId": "AIDA{i:016}", "Arn": "arn:aws:iam::{A}:user/svc/team{team}/svc-{i:07}", "CreateDate": "2024-03-01T08:00:00Z",
+         "UserPolicyList": [{{"PolicyName": "own", "PolicyDocument": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::bucket-{team}/svc-{i:07}/*"}}]}}}}],
+         "GroupList": ["group-{g}"], "AttachedManagedPolicies": [{{"PolicyName": "p{p}", "PolicyArn": "arn:aws:iam::{A}:policy/p{p}"}}],
+         "Tags": [{{"Key": "service", "Value": "team{team}"}}]}}"#,
+            g = i % groups,
+            p = i % policies
+        )
+        .expect("w");
+    }
+    write!(f, "\n    ],\n    \"GroupDetailList\": [").expect("w");
+    for g in 0..groups {
+        let sep = if g == 0 { "" } else { "," };
+        // one group of key administrators: lifecycle authority over every user
+        let action = if g == 0 {
+            "iam:*AccessKey*"
+        } else {
+            "sqs:SendMessage"
+        };
+        write!(
+            f,
+            r#"{sep}
+        {{"Path": "/", "GroupName": "group-{g}", "GroupId": "AGPA{g:016}", "Arn": "arn:aws:iam::{A}:group/group-{g}", "CreateDate": "2023-01-01T00:00:00Z",
+         "GroupPolicyList": [{{"PolicyName": "g", "PolicyDocument": {{"Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}}}],
+         "AttachedManagedPolicies": []}}"#
+        )
+        .expect("w");
+    }
+    write!(f, "\n    ],\n    \"RoleDetailList\": [").expect("w");
+    for r in 0..roles {
+        let sep = if r == 0 { "" } else { "," };
+        let trust = match r % 10 {
+            0 => format!(
+                r#"{{"AWS": "arn:aws:iam::{:012}:root"}}"#,
+                100_000_000_000u64 + r as u64
+            ),
+            1 => format!(
+                r#"{{"Federated": "arn:aws:iam::{A}:oidc-provider/token.actions.githubusercontent.com"}}"#
+            ),
+            _ => r#"{"Service": "lambda.amazonaws.com"}"#.to_string(),
+        };
+        // a handful of administrators
+        let attached = if r % 10_000 == 0 {
+            r#"{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}"#.to_string()
+        } else {
+            format!(
+                r#"{{"PolicyName": "p{p}", "PolicyArn": "arn:aws:iam::{A}:policy/p{p}"}}"#,
+                p = r % policies
+            )
+        };
+        write!(
+            f,
+            r#"{sep}
+        {{"Path": "/app/", "RoleName": "role-{r:07}", "RoleId": "AROA{r:016}", "Arn": "arn:aws:iam::{A}:role/app/role-{r:07}", "CreateDate": "2024-05-01T00:00:00Z",
+         "AssumeRolePolicyDocument": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {trust}, "Action": "sts:AssumeRole"}}]}},
+         "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": [{attached}],
+         "Tags": [], "RoleLastUsed": {{"LastUsedDate": "2026-11-30T10:00:00Z", "Region": "eu-central-1"}}}}"#
+        )
+        .expect("w");
+    }
+    write!(f, "\n    ],\n    \"Policies\": [").expect("w");
+    for p in 0..policies {
+        let sep = if p == 0 { "" } else { "," };
+        write!(
+            f,
+            r#"{sep}
+        {{"PolicyName": "p{p}", "PolicyId": "ANPA{p:016}", "Arn": "arn:aws:iam::{A}:policy/p{p}", "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 1, "IsAttachable": true,
+         "PolicyVersionList": [{{"Document": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": "arn:aws:dynamodb:eu-central-1:{A}:table/t{p}"}}]}}, "VersionId": "v1", "IsDefaultVersion": true, "CreateDate": "2023-01-01T00:00:00Z"}}]}}"#
+        )
+        .expect("w");
+    }
+    writeln!(f, "\n    ]\n}}").expect("w");
+    users + roles + groups + policies
+}
+
+fn main() {
+    let users = env("CASTELLAN_BENCH_USERS", 100_000);
+    let roles = env("CASTELLAN_BENCH_ROLES", 50_000);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("authorization-details.json");
+    let objects = write_export(&path, users, roles);
+    let size = std::fs::metadata(&path).expect("meta").len();
+    println!(
+        "authorization details: {users} users, {roles} roles, {objects} objects, {:.0} MiB",
+        size as f64 / 1048576.0
+    );
+
+    let bytes = std::fs::read(&path).expect("read");
+    let start = Instant::now();
+    let records =
+        castellan_sources::aws_authorization_details::parse("bench.json", &bytes).expect("parse");
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "parse + privilege + trust + lifecycle authority: {secs:.2} s = {:.0} objects/s ({} identities, {} grants)",
+        objects as f64 / secs,
+        records.identities.len(),
+        records.grants.len()
+    );
+    drop(records);
+    drop(bytes);
+
+    let clock = Clock::from_option(Some("2026-12-01T00:00:00Z")).expect("clock");
+    let db = dir.path().join("sources.db").display().to_string();
+    let mut ctx = Context::open(&db, &dir.path().join("data"), clock).expect("open");
+    let start = Instant::now();
+    let reports = import_paths(&mut ctx, &[(path.clone(), None)], &Silent).expect("import");
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "import into SQLite (first): {secs:.2} s = {:.0} objects/s ({} records written)",
+        objects as f64 / secs,
+        reports[0].records
+    );
+    let start = Instant::now();
+    import_paths(&mut ctx, &[(path, None)], &Silent).expect("import");
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "import into SQLite (again, unchanged): {secs:.2} s = {:.0} objects/s",
+        objects as f64 / secs
+    );
+    println!("peak resident memory: {:.0} MiB", peak_rss_mib());
+}
