@@ -97,6 +97,8 @@ pub struct Context {
     pub ledger_key: LedgerKey,
     /// The clock.
     pub clock: Clock,
+    /// The cluster name for Kubernetes exports (`--cluster`); by default each file's name.
+    pub cluster: Option<String>,
 }
 
 impl Context {
@@ -112,6 +114,7 @@ impl Context {
             fingerprint_key,
             ledger_key,
             clock,
+            cluster: None,
         })
     }
 

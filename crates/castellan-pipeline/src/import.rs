@@ -3,8 +3,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use castellan_model::FingerprintKey;
 use castellan_sources::{
-    SourceError, SourceKind, aws_authorization_details, aws_credential_report, governance,
+    SourceError, SourceKind, aws_authorization_details, aws_credential_report, governance, k8s,
 };
 use castellan_store::{Outcome, Tx};
 use serde::Serialize;
@@ -176,6 +177,14 @@ fn read_all(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, SourceError>
     })
 }
 
+/// What an import needs besides the files: the fingerprint key for secrets a source carries
+/// (Kubernetes legacy tokens) and the cluster name given on the command line.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ImportEnv<'a> {
+    pub key: &'a FingerprintKey,
+    pub cluster: Option<&'a str>,
+}
+
 /// A file imported but not yet swept: the run is finished once every file of its source is in.
 struct Pending {
     report: ImportReport,
@@ -189,11 +198,12 @@ struct Pending {
 pub(crate) fn import_files(
     tx: &mut Tx<'_>,
     files: &[(PathBuf, SourceKind)],
+    env: ImportEnv<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<ImportReport>, PipelineError> {
     let mut pending = Vec::with_capacity(files.len());
     for (path, kind) in files {
-        pending.push(import_file(tx, path, *kind, progress)?);
+        pending.push(import_file(tx, path, *kind, env, progress)?);
     }
     // Sweep each source's scopes once, after its last file, counting from its first run.
     let mut sources: Vec<&str> = Vec::new();
@@ -249,6 +259,7 @@ fn import_file(
     tx: &mut Tx<'_>,
     path: &Path,
     kind: SourceKind,
+    env: ImportEnv<'_>,
     progress: &dyn Progress,
 ) -> Result<Pending, PipelineError> {
     let display = path.display().to_string();
@@ -288,6 +299,22 @@ fn import_file(
             drop(bytes);
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let mut scopes = BTreeSet::new();
+            let n = write_records(tx, run, &records, &mut scopes)?;
+            progress.advance(n);
+            (run, sha, n, scopes.into_iter().collect())
+        }
+        SourceKind::Kubernetes => {
+            let bytes = read_all(path, MAX_JSON_ENVELOPE_BYTES, "a Kubernetes export")?;
+            let sha = hex::encode(Sha256::digest(&bytes));
+            let cluster = env
+                .cluster
+                .map(str::to_string)
+                .unwrap_or_else(|| k8s::cluster_from_path(path));
+            let records = k8s::parse(&display, &bytes, &cluster, env.key)?;
+            drop(bytes);
+            let run = tx.start_run(kind.name(), &display, &sha)?;
+            let mut scopes = BTreeSet::new();
+            scopes.insert(format!("k8s:{cluster}"));
             let n = write_records(tx, run, &records, &mut scopes)?;
             progress.advance(n);
             (run, sha, n, scopes.into_iter().collect())
@@ -525,8 +552,12 @@ pub fn import_paths(
     }
     resolved.sort_by_key(|(p, k)| (*k != SourceKind::Governance, p.clone()));
     let now = ctx.clock.now();
+    let env = ImportEnv {
+        key: &ctx.fingerprint_key,
+        cluster: ctx.cluster.as_deref(),
+    };
     let mut tx = ctx.store.begin(now)?;
-    let reports = import_files(&mut tx, &resolved, progress)?;
+    let reports = import_files(&mut tx, &resolved, env, progress)?;
     attribute_all(&mut tx)?;
     tx.commit()?;
     ctx.checkpoint()?;

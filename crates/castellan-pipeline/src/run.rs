@@ -335,8 +335,12 @@ pub fn run_estate(
 ) -> Result<RunReport, PipelineError> {
     let (files, skipped) = discover(estate)?;
     let now = ctx.clock.now();
+    let env = crate::import::ImportEnv {
+        key: &ctx.fingerprint_key,
+        cluster: None,
+    };
     let mut tx = ctx.store.begin(now)?;
-    let imports = import_files(&mut tx, &files, progress)?;
+    let imports = import_files(&mut tx, &files, env, progress)?;
     let default_policies = estate.join("policies");
     let policies = policies.or_else(|| {
         default_policies

@@ -475,20 +475,23 @@ fn freshness(cx: &mut Ctx<'_>) {
     }
 }
 
-/// Whether the provider itself manages the identity (an AWS service-linked role): nobody in the
+/// Whether the provider itself manages the identity (an AWS service-linked role, a Kubernetes
+/// control-plane service account or an unused auto-created `default` one): nobody in the
 /// organisation can own, narrow or remove it, so governance controls do not judge it.
 fn provider_managed(v: &IdentityView) -> bool {
-    v.identity
-        .attributes
-        .get("managed_by")
-        .and_then(Value::as_str)
-        == Some("aws")
+    matches!(
+        v.identity
+            .attributes
+            .get("managed_by")
+            .and_then(Value::as_str),
+        Some("aws" | "kubernetes")
+    )
 }
 
 /// Whether the identity can be used at all: an active credential, or a role that can be assumed.
 fn usable(v: &IdentityView) -> bool {
     v.credentials.iter().any(|c| c.status == Status::Active)
-        || (v.identity.kind.ends_with("-role")
+        || ((v.identity.kind.ends_with("-role") || v.identity.kind == "k8s-service-account")
             && v.identity.status == Status::Active
             && !provider_managed(v))
 }
@@ -601,7 +604,10 @@ fn privileged_hardening(cx: &mut Ctx<'_>, v: &IdentityView) {
         .map(|c| c.id.as_str())
         .collect();
     if !keys.is_empty() {
-        reasons.push(format!("holds {} long-lived access key(s)", keys.len()));
+        reasons.push(format!(
+            "holds {} long-lived static credential(s)",
+            keys.len()
+        ));
     }
     let password = v
         .credentials

@@ -11,6 +11,8 @@ pub enum SourceKind {
     AwsCredentialReportJson,
     /// `aws iam get-account-authorization-details` JSON output.
     AwsAuthorizationDetails,
+    /// Kubernetes objects: `kubectl get … -o json` (a v1 List) or manifest YAML.
+    Kubernetes,
 }
 
 impl SourceKind {
@@ -22,6 +24,7 @@ impl SourceKind {
                 "aws-credential-report"
             }
             SourceKind::AwsAuthorizationDetails => "aws-authorization-details",
+            SourceKind::Kubernetes => crate::k8s::SOURCE,
         }
     }
 }
@@ -61,6 +64,10 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<SourceKind> {
     if (yaml_name && has_marker) || matches!(name, "castellan.yaml" | "castellan.yml") {
         return Some(SourceKind::Governance);
     }
+    let json_name = name.ends_with(".json");
+    if (yaml_name || json_name || trimmed.starts_with('{')) && crate::k8s::looks_like(&text) {
+        return Some(SourceKind::Kubernetes);
+    }
     None
 }
 
@@ -96,6 +103,24 @@ mod tests {
         assert_eq!(
             detect(p, b"{\n    \"UserDetailList\": [\n"),
             Some(SourceKind::AwsAuthorizationDetails)
+        );
+        assert_eq!(
+            detect(
+                p,
+                b"{\"apiVersion\": \"v1\", \"items\": [], \"kind\": \"List\"}"
+            ),
+            Some(SourceKind::Kubernetes)
+        );
+        assert_eq!(
+            detect(
+                Path::new("deploy.yaml"),
+                b"apiVersion: apps/v1\nkind: Deployment\n"
+            ),
+            Some(SourceKind::Kubernetes)
+        );
+        assert_eq!(
+            detect(Path::new("notes.txt"), b"apiVersion: v1\nkind: Pod\n"),
+            None
         );
     }
 }

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`aws_credential_report`] | AWS IAM credential report, as CSV or as the `get-credential-report` JSON | the 22-column header / a JSON object with `ReportFormat: text/csv` |
 //! | [`aws_authorization_details`] | `aws iam get-account-authorization-details` JSON (one or more pages) | a JSON object with `UserDetailList` / `RoleDetailList` |
+//! | [`k8s`] | Kubernetes: `kubectl get … -o json` (a v1 List), single objects, manifest YAML | JSON or YAML objects with `apiVersion` and `kind` |
 //! | [`governance`] | `castellan.yaml`: services, people, suppliers, contracts, rules, owners, exceptions | a YAML mapping with the `castellan:` format key |
 
 pub mod aws_authorization_details;
@@ -16,12 +17,13 @@ pub mod aws_policy;
 mod detect;
 mod error;
 pub mod governance;
+pub mod k8s;
 
 pub use detect::{SourceKind, detect};
 pub use error::{SourceError, show_value};
 
 /// Everything one row (or one document) of an export yields.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Records {
     /// Identities.
     pub identities: Vec<castellan_model::Identity>,

@@ -133,6 +133,9 @@ pub enum ImportSource {
     AwsCredentialReport,
     /// `aws iam get-account-authorization-details` JSON (several page files are merged).
     AwsAuthorizationDetails,
+    /// Kubernetes: `kubectl get serviceaccounts,secrets,roles,clusterroles,rolebindings,clusterrolebindings,pods -A -o json`, or manifest YAML.
+    #[value(alias = "k8s")]
+    Kubernetes,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +146,9 @@ pub struct ImportArgs {
     /// Files to import.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Cluster name used in Kubernetes ids (`k8s:CLUSTER:ns/sa/name`) [default: each file's name without extension].
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]

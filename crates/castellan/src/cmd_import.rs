@@ -11,7 +11,17 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
         ImportSource::Governance => Some(SourceKind::Governance),
         ImportSource::AwsCredentialReport => Some(SourceKind::AwsCredentialReport),
         ImportSource::AwsAuthorizationDetails => Some(SourceKind::AwsAuthorizationDetails),
+        ImportSource::Kubernetes => Some(SourceKind::Kubernetes),
     };
+    if let Some(c) = &a.cluster {
+        if c.is_empty() || c.contains(|ch: char| ch == ':' || ch == '/' || ch.is_whitespace()) {
+            return Err(anyhow::anyhow!(
+                "--cluster {c:?}: a cluster name may not be empty or contain ':', '/' or spaces"
+            )
+            .into());
+        }
+        ctx.cluster = Some(c.clone());
+    }
     let mut paths = Vec::new();
     for p in &a.paths {
         // An explicit aws-credential-report may be the CSV or the JSON envelope: look inside.

@@ -25,7 +25,7 @@ fn run_on_example_estate_writes_evidence_and_verifies() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let summary = read_json(&out.join("summary.json"));
-    assert_eq!(summary["inventory"]["identities"], 30);
+    assert_eq!(summary["inventory"]["identities"], 39);
     assert_eq!(summary["findings"]["excepted"], 3);
     assert!(summary["findings"]["open"].as_u64().expect("open") >= 10);
     castellan(dir.path())
@@ -61,6 +61,38 @@ fn every_planted_problem_is_found() {
         })
         .collect();
     let has = |id: &str, status: &str| ids.iter().any(|(i, s)| i == id && s == status);
+    let k = "k8s:prod-eks";
+    for (id, status) in [
+        (
+            format!("NHI-GOV-002@{k}:tracking/sa/tracking-worker"),
+            "open",
+        ),
+        (
+            format!("NHI-GOV-011@{k}:tracking/sa/tracking-worker"),
+            "open",
+        ),
+        (
+            format!("NHI-GOV-005@{k}:payments/secret/payments-api-token"),
+            "open",
+        ),
+        (
+            format!("NHI-GOV-005@{k}:tracking/secret/legacy-sync-token"),
+            "open",
+        ),
+        (
+            format!("NHI-GOV-007@{k}:tracking/secret/legacy-sync-token"),
+            "open",
+        ),
+        (format!("NHI-GOV-011@{k}:ci/sa/acme-deployer"), "open"),
+        (format!("NHI-GOV-012@{k}:ci/sa/acme-deployer"), "open"),
+    ] {
+        assert!(has(&id, status), "{id} not {status}: {ids:?}");
+    }
+    assert!(
+        !ids.iter()
+            .any(|(i, _)| i.contains(&format!("{k}:kube-system/sa/replicaset-controller"))),
+        "the control plane's own service account judged"
+    );
     let p = "aws:123456789012:user";
     assert!(
         has(&format!("NHI-GOV-002@{p}/monitoring-probe"), "open"),
@@ -250,7 +282,7 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
         .success();
     let inv = read_json(&dir.path().join("castellan-out/inventory.json"));
     let items = inv["identities"].as_array().expect("items");
-    assert_eq!(items.len(), 30);
+    assert_eq!(items.len(), 39);
     let findings = read_json(&dir.path().join("castellan-out/findings.json"));
     let owner_findings = findings["findings"]
         .as_array()
@@ -258,8 +290,9 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
         .iter()
         .filter(|f| f["control"] == "NHI-GOV-002")
         .count();
-    // AWS's own service-linked role is the one identity nobody here can own.
-    assert_eq!(owner_findings, items.len() - 1);
+    // Nobody here can own AWS's service-linked role, the Kubernetes controller's service account
+    // or the two auto-created `default` service accounts that nothing uses.
+    assert_eq!(owner_findings, items.len() - 4);
 }
 
 #[test]
@@ -276,7 +309,7 @@ fn inventory_json_has_the_documented_fields() {
         .success();
     let items = json(&out.get_output().stdout);
     let items = items.as_array().expect("array");
-    assert_eq!(items.len(), 30);
+    assert_eq!(items.len(), 39);
     for it in items {
         for k in [
             "id",
@@ -427,6 +460,7 @@ fn fail_on_sets_exit_code_one() {
     let estate = estate_in(other.path());
     std::fs::remove_file(estate.join("aws/sandbox-credential-report.json")).expect("rm");
     std::fs::remove_file(estate.join("aws/prod-authorization-details.json")).expect("rm");
+    std::fs::remove_file(estate.join("k8s/prod-eks.json")).expect("rm");
     castellan(other.path())
         .args(["run", "estate", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
