@@ -1,9 +1,11 @@
-//! Importing a large `get-account-authorization-details` export: parse alone, then the whole
-//! import (privilege, trust, key lifecycle authority, grants) into SQLite, as
-//! `castellan import` does.
+//! Importing large source exports: parse alone, then the whole import into SQLite as
+//! `castellan import` does, first into an empty database and then again (nothing changed).
+//! Each source runs in its own process so its peak memory is its own.
 //!
-//!     cargo bench -p castellan-pipeline --bench sources                  # 100,000 users, 50,000 roles
-//!     CASTELLAN_BENCH_USERS=10000 CASTELLAN_BENCH_ROLES=5000 cargo bench -p castellan-pipeline --bench sources
+//!     cargo bench -p castellan-pipeline --bench sources -- aws    # authorization details: 100,000 users, 50,000 roles
+//!     cargo bench -p castellan-pipeline --bench sources -- k8s    # kubectl List: 200,000 objects
+//!     CASTELLAN_BENCH_USERS=10000 CASTELLAN_BENCH_ROLES=5000 cargo bench -p castellan-pipeline --bench sources -- aws
+//!     CASTELLAN_BENCH_K8S_NAMESPACES=200 cargo bench -p castellan-pipeline --bench sources -- k8s
 
 use std::io::Write;
 use std::time::Instant;
@@ -119,7 +121,155 @@ fn write_export(path: &std::path::Path, users: usize, roles: usize) -> usize {
     users + roles + groups + policies
 }
 
+/// Writes a `kubectl get serviceaccounts,secrets,roles,clusterroles,rolebindings,clusterrolebindings,pods -A -o json`
+/// List: per namespace 20 service accounts with a legacy token each, 30 pods, 10 roles and 20
+/// role bindings (100 objects), plus 50 cluster roles and 100 cluster role bindings.
+fn write_k8s(path: &std::path::Path, namespaces: usize) -> usize {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let mut n = 0usize;
+    write!(f, "{{\n    \"apiVersion\": \"v1\",\n    \"items\": [").expect("w");
+    let mut sep = "";
+    let mut item = |f: &mut std::io::BufWriter<std::fs::File>, body: String| {
+        write!(f, "{sep}\n        {body}").expect("w");
+        sep = ",";
+        n += 1;
+    };
+    let token = "ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklpSjkuZXlKcGMzTWlPaUpyZFdKbGNtNWxkR1Z6TDNObGNuWnBZMlZoWTJOdmRXNTBJbjAuYzJsbmJtRjBkWEpsLWJlbmNo";
+    for ns in 0..namespaces {
+        for s in 0..20 {
+            item(
+                &mut f,
+                format!(
+                    r#"{{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {{"name": "sa-{s}", "namespace": "ns-{ns}", "uid": "{ns:08}-{s:04}-4000-8000-000000000000", "resourceVersion": "{ns}{s}", "creationTimestamp": "2024-03-04T09:10:00Z", "labels": {{"app.kubernetes.io/name": "app-{s}", "service": "svc-{s}"}}}}, "secrets": [{{"name": "sa-{s}-token"}}]}}"#
+                ),
+            );
+            item(
+                &mut f,
+                format!(
+                    r#"{{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {{"name": "sa-{s}-token", "namespace": "ns-{ns}", "creationTimestamp": "2024-03-04T09:12:00Z", "labels": {{"kubernetes.io/legacy-token-last-used": "2026-11-{:02}"}}, "annotations": {{"kubernetes.io/service-account.name": "sa-{s}", "kubernetes.io/service-account.uid": "{ns:08}-{s:04}-4000-8000-000000000000"}}}}, "data": {{"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJleGFtcGxlCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K", "namespace": "bnMtMA==", "token": "{token}{ns}x{s}"}}}}"#,
+                    1 + (s % 28)
+                ),
+            );
+        }
+        for p in 0..30 {
+            let sa = p % 20;
+            item(
+                &mut f,
+                format!(
+                    r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "app-{sa}-7d9f8b6c5-p{p}", "namespace": "ns-{ns}", "creationTimestamp": "2026-11-20T03:00:00Z", "labels": {{"app.kubernetes.io/name": "app-{sa}", "pod-template-hash": "7d9f8b6c5"}}, "ownerReferences": [{{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "app-{sa}-7d9f8b6c5", "controller": true}}]}}, "spec": {{"serviceAccountName": "sa-{sa}", "serviceAccount": "sa-{sa}", "containers": [{{"name": "app", "image": "registry.example/app-{sa}:1.0", "env": [{{"name": "DB_PASSWORD", "valueFrom": {{"secretKeyRef": {{"name": "db-{sa}", "key": "password"}}}}}}], "ports": [{{"containerPort": 8080, "protocol": "TCP"}}]}}], "volumes": [{{"name": "kube-api-access", "projected": {{"sources": [{{"serviceAccountToken": {{"expirationSeconds": 3607, "path": "token"}}}}]}}}}]}}, "status": {{"phase": "Running", "podIP": "10.0.{}.{}"}}}}"#,
+                    ns % 250,
+                    p
+                ),
+            );
+        }
+        for r in 0..10 {
+            item(
+                &mut f,
+                format!(
+                    r#"{{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {{"name": "role-{r}", "namespace": "ns-{ns}"}}, "rules": [{{"apiGroups": [""], "resources": ["configmaps", "services"], "verbs": ["get", "list", "watch"]}}, {{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"]}}{}]}}"#,
+                    if r == 0 {
+                        r#", {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}, {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "delete"]}"#
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        for b in 0..20 {
+            item(
+                &mut f,
+                format!(
+                    r#"{{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {{"name": "rb-{b}", "namespace": "ns-{ns}"}}, "roleRef": {{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "role-{}"}}, "subjects": [{{"kind": "ServiceAccount", "name": "sa-{b}", "namespace": "ns-{ns}"}}{}]}}"#,
+                    b % 10,
+                    if b == 0 {
+                        r#", {"kind": "Group", "name": "team-ops", "apiGroup": "rbac.authorization.k8s.io"}"#
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+    }
+    for c in 0..50 {
+        item(
+            &mut f,
+            format!(
+                r#"{{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {{"name": "cluster-role-{c}"}}, "rules": [{{"apiGroups": [""], "resources": ["nodes", "namespaces"], "verbs": ["get", "list", "watch"]}}]}}"#
+            ),
+        );
+    }
+    for c in 0..100 {
+        let role = if c == 0 {
+            "cluster-admin".to_string()
+        } else {
+            format!("cluster-role-{}", c % 50)
+        };
+        item(
+            &mut f,
+            format!(
+                r#"{{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {{"name": "crb-{c}"}}, "roleRef": {{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "{role}"}}, "subjects": [{{"kind": "ServiceAccount", "name": "sa-{}", "namespace": "ns-{c}"}}]}}"#,
+                c % 20
+            ),
+        );
+    }
+    writeln!(
+        f,
+        "\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {{\"resourceVersion\": \"\"}}\n}}"
+    )
+    .expect("w");
+    n
+}
+
+fn bench_k8s() {
+    let namespaces = env("CASTELLAN_BENCH_K8S_NAMESPACES", 2_000);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("bench-cluster.json");
+    let objects = write_k8s(&path, namespaces);
+    let size = std::fs::metadata(&path).expect("meta").len();
+    println!(
+        "kubernetes List: {namespaces} namespaces, {objects} objects, {:.0} MiB",
+        size as f64 / 1048576.0
+    );
+    let key = castellan_model::FingerprintKey::from_bytes([1; 32]);
+    let bytes = std::fs::read(&path).expect("read");
+    let start = Instant::now();
+    let records =
+        castellan_sources::k8s::parse("bench.json", &bytes, "bench", &key).expect("parse");
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "parse + RBAC privilege + consumers + token lifecycle authority: {secs:.2} s = {:.0} objects/s ({} identities, {} credentials, {} grants)",
+        objects as f64 / secs,
+        records.identities.len(),
+        records.credentials.len(),
+        records.grants.len()
+    );
+    drop(records);
+    drop(bytes);
+    let clock = Clock::from_option(Some("2026-12-01T00:00:00Z")).expect("clock");
+    let db = dir.path().join("sources.db").display().to_string();
+    let mut ctx = Context::open(&db, &dir.path().join("data"), clock).expect("open");
+    for pass in ["first", "again, unchanged"] {
+        let start = Instant::now();
+        let reports = import_paths(&mut ctx, &[(path.clone(), None)], &Silent).expect("import");
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "import into SQLite ({pass}): {secs:.2} s = {:.0} objects/s ({} records)",
+            objects as f64 / secs,
+            reports[0].records
+        );
+    }
+    println!("peak resident memory: {:.0} MiB", peak_rss_mib());
+}
+
 fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if which.iter().any(|w| w == "k8s") {
+        bench_k8s();
+        return;
+    }
     let users = env("CASTELLAN_BENCH_USERS", 100_000);
     let roles = env("CASTELLAN_BENCH_ROLES", 50_000);
     let dir = tempfile::tempdir().expect("tmp");

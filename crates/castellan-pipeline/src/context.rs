@@ -99,6 +99,9 @@ pub struct Context {
     pub clock: Clock,
     /// The cluster name for Kubernetes exports (`--cluster`); by default each file's name.
     pub cluster: Option<String>,
+    /// The AWS account of list outputs that do not name it (`--account`); by default the
+    /// 12-digit number in each file's name.
+    pub account: Option<String>,
 }
 
 impl Context {
@@ -115,6 +118,7 @@ impl Context {
             ledger_key,
             clock,
             cluster: None,
+            account: None,
         })
     }
 

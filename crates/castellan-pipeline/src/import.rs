@@ -44,6 +44,8 @@ pub struct ImportReport {
     pub unchanged: u64,
     /// Records of the same scope no longer reported.
     pub gone: u64,
+    /// Lifecycle events not stored before (logs: events already known are not counted).
+    pub events_added: u64,
 }
 
 const HEAD_BYTES: usize = 8192;
@@ -138,8 +140,9 @@ pub fn discover(dir: &Path) -> Result<Discovered, PipelineError> {
                 .join(", ")
         )));
     }
-    // Governance first, so attribution sees the current file.
-    found.sort_by_key(|(p, k)| (*k != SourceKind::Governance, p.clone()));
+    // Governance first, so attribution sees the current file; inventories before the logs that
+    // refer to them.
+    found.sort_by_key(|(p, k)| (k.order(), p.clone()));
     Ok((found, skipped))
 }
 
@@ -183,6 +186,113 @@ fn read_all(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, SourceError>
 pub(crate) struct ImportEnv<'a> {
     pub key: &'a FingerprintKey,
     pub cluster: Option<&'a str>,
+    pub account: Option<&'a str>,
+}
+
+/// Largest file accepted for the sources read whole (JSON exports, logs, certificates).
+const MAX_EXPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Parses a file of one of the sources that are read whole and need nothing from the store.
+fn parse_whole(
+    kind: SourceKind,
+    path: &Path,
+    display: &str,
+    bytes: &[u8],
+    env: ImportEnv<'_>,
+) -> Result<castellan_sources::Records, PipelineError> {
+    use castellan_sources::{aws_cloudtrail, aws_iam_lists, azure, gcp, github, ssh, vault, x509};
+    let records = match kind {
+        SourceKind::AwsIamLists => aws_iam_lists::parse(display, bytes, env.account)?,
+        SourceKind::AwsCloudTrail => aws_cloudtrail::parse(display, bytes)?,
+        SourceKind::Gcp => gcp::parse(display, bytes)?,
+        SourceKind::Azure => azure::parse(display, bytes)?,
+        SourceKind::GitHub => github::parse(display, bytes)?,
+        SourceKind::Vault => vault::parse_for(display, bytes, env.cluster)?,
+        SourceKind::X509 => {
+            let password = std::env::var("CASTELLAN_P12_PASSWORD").ok();
+            x509::parse_with_password(display, bytes, password.as_deref())?
+        }
+        SourceKind::Ssh => ssh::parse_for(display, bytes, None)?,
+        other => {
+            return Err(PipelineError::Internal(format!(
+                "{} is not read by parse_whole ({})",
+                other.name(),
+                path.display()
+            )));
+        }
+    };
+    Ok(records)
+}
+
+/// Names access keys the way the inventory already does: a key from `list-access-keys` whose
+/// creation equals the last rotation of a credential-report slot of the same user is that
+/// slot's credential (the report has no key ids), and a key a CloudTrail log names is the
+/// inventory credential that carries its `access_key_id`.
+fn resolve_access_keys(
+    tx: &mut Tx<'_>,
+    kind: SourceKind,
+    records: &mut castellan_sources::Records,
+) -> Result<(), PipelineError> {
+    let key_of = |c: &castellan_model::Credential| {
+        c.attributes
+            .get("access_key_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let mut map: std::collections::HashMap<String, String> = Default::default();
+    match kind {
+        SourceKind::AwsIamLists => {
+            let users: BTreeSet<String> = records
+                .credentials
+                .iter()
+                .filter(|c| c.kind == "access-key")
+                .filter_map(|c| c.identity_id.clone())
+                .collect();
+            for user in users {
+                let slots = tx.store()?.credentials_of(&user)?;
+                for c in records
+                    .credentials
+                    .iter()
+                    .filter(|c| c.kind == "access-key" && c.identity_id.as_deref() == Some(&user))
+                {
+                    let Some(created) = c.created_at else {
+                        continue;
+                    };
+                    if let Some(slot) = slots.iter().find(|s| {
+                        s.provenance.gone_at.is_none()
+                            && s.credential.kind == "access-key"
+                            && s.credential.id != c.id
+                            && s.credential.last_rotated_at == Some(created)
+                    }) {
+                        map.insert(c.id.clone(), slot.credential.id.clone());
+                    }
+                }
+            }
+        }
+        SourceKind::AwsCloudTrail => {
+            let known = tx.store()?.access_key_ids()?;
+            for c in &records.credentials {
+                if let Some(id) = key_of(c).and_then(|k| known.get(&k)) {
+                    map.insert(c.id.clone(), id.clone());
+                }
+            }
+        }
+        _ => return Ok(()),
+    }
+    if map.is_empty() {
+        return Ok(());
+    }
+    for c in &mut records.credentials {
+        if let Some(id) = map.get(&c.id) {
+            c.id = id.clone();
+        }
+    }
+    for e in &mut records.events {
+        if let Some(id) = e.credential_id.as_ref().and_then(|c| map.get(c)) {
+            e.credential_id = Some(id.clone());
+        }
+    }
+    Ok(())
 }
 
 /// A file imported but not yet swept: the run is finished once every file of its source is in.
@@ -245,6 +355,7 @@ pub(crate) fn import_files(
                 "changed": r.changed,
                 "unchanged": r.unchanged,
                 "gone": r.gone,
+                "events_added": r.events_added,
                 "scopes": p.scopes,
                 "data_as_of": p.data_as_of.unwrap_or_else(|| tx.now().to_string()),
             }),
@@ -319,6 +430,28 @@ fn import_file(
             progress.advance(n);
             (run, sha, n, scopes.into_iter().collect())
         }
+        SourceKind::AwsIamLists
+        | SourceKind::AwsCloudTrail
+        | SourceKind::Gcp
+        | SourceKind::Azure
+        | SourceKind::GitHub
+        | SourceKind::Vault
+        | SourceKind::X509
+        | SourceKind::Ssh => {
+            let bytes = read_all(path, MAX_EXPORT_BYTES, "an export")?;
+            let sha = hex::encode(Sha256::digest(&bytes));
+            let mut records = parse_whole(kind, path, &display, &bytes, env)?;
+            drop(bytes);
+            resolve_access_keys(tx, kind, &mut records)?;
+            let run = tx.start_run(kind.name(), &display, &sha)?;
+            let mut scopes = BTreeSet::new();
+            for c in &records.credentials {
+                scopes.insert(c.scope.clone());
+            }
+            let n = write_records(tx, run, &records, &mut scopes)?;
+            progress.advance(n);
+            (run, sha, n, scopes.into_iter().collect())
+        }
         SourceKind::AwsCredentialReport => {
             let file = File::open(path).map_err(|source| SourceError::Io {
                 path: display.clone(),
@@ -352,6 +485,7 @@ fn import_file(
     report.added = after.0 - before.0;
     report.changed = after.1 - before.1;
     report.unchanged = after.2 - before.2;
+    report.events_added = after.3 - before.3;
     Ok(Pending {
         report,
         scopes,
@@ -359,9 +493,9 @@ fn import_file(
     })
 }
 
-fn snapshot(tx: &mut Tx<'_>) -> Result<(u64, u64, u64), PipelineError> {
+fn snapshot(tx: &mut Tx<'_>) -> Result<(u64, u64, u64, u64), PipelineError> {
     let s = tx.summary()?;
-    Ok((s.added, s.changed, s.unchanged))
+    Ok((s.added, s.changed, s.unchanged, s.events_added))
 }
 
 fn import_rows<R: std::io::BufRead>(
@@ -400,7 +534,13 @@ fn write_records(
         }
         tx.upsert_grant(run, g)?;
     }
-    Ok((records.identities.len() + records.credentials.len() + records.grants.len()) as u64)
+    for e in &records.events {
+        tx.insert_event(run, e)?;
+    }
+    Ok((records.identities.len()
+        + records.credentials.len()
+        + records.grants.len()
+        + records.events.len()) as u64)
 }
 
 fn import_governance(
@@ -550,11 +690,12 @@ pub fn import_paths(
         };
         resolved.push((path.clone(), kind));
     }
-    resolved.sort_by_key(|(p, k)| (*k != SourceKind::Governance, p.clone()));
+    resolved.sort_by_key(|(p, k)| (k.order(), p.clone()));
     let now = ctx.clock.now();
     let env = ImportEnv {
         key: &ctx.fingerprint_key,
         cluster: ctx.cluster.as_deref(),
+        account: ctx.account.as_deref(),
     };
     let mut tx = ctx.store.begin(now)?;
     let reports = import_files(&mut tx, &resolved, env, progress)?;

@@ -166,10 +166,39 @@ pub(crate) fn assess_in_tx(
             creds.entry(owner).or_default().push(c.credential);
         }
     }
+    // What the logs say: the events the activity controls judge, per identity (an event naming
+    // only a credential counts for the credential's identity), within the look-back window.
+    let mut activity: BTreeMap<String, castellan_policy::Activity> = BTreeMap::new();
+    {
+        let owner_of: BTreeMap<&str, &str> = creds
+            .iter()
+            .flat_map(|(owner, cs)| cs.iter().map(move |c| (c.id.as_str(), owner.as_str())))
+            .collect();
+        let from = now
+            .checked_sub(jiff::SignedDuration::from_hours(
+                i64::from(thresholds.activity_lookback_days) * 24,
+            ))
+            .unwrap_or(now);
+        let wanted = tx
+            .store()?
+            .events_between(from, now, &["human-use", "failed-use"])?;
+        for e in wanted {
+            let who = e.identity_id.clone().or_else(|| {
+                e.credential_id
+                    .as_deref()
+                    .and_then(|c| owner_of.get(c))
+                    .map(|o| o.to_string())
+            });
+            if let Some(who) = who {
+                activity.entry(who).or_default().add(e);
+            }
+        }
+    }
     let identities: Vec<IdentityView> = stored_identities
         .into_iter()
         .map(|s| IdentityView {
             credentials: creds.remove(&s.identity.id).unwrap_or_default(),
+            activity: activity.remove(&s.identity.id).unwrap_or_default(),
             identity: s.identity,
             attribution: s.attribution,
         })
@@ -338,6 +367,7 @@ pub fn run_estate(
     let env = crate::import::ImportEnv {
         key: &ctx.fingerprint_key,
         cluster: None,
+        account: None,
     };
     let mut tx = ctx.store.begin(now)?;
     let imports = import_files(&mut tx, &files, env, progress)?;

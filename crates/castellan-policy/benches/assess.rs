@@ -150,6 +150,7 @@ fn main() {
             },
             // ~10 % of first keys are overdue for rotation, ~1/7 of keys were never used.
             credentials: vec![cred(1, i % 10 == 3), cred(2, false)],
+            activity: Default::default(),
         }
     };
     let catalogue = Catalogue::builtin().expect("catalogue");

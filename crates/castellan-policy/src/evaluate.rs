@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use castellan_model::{
     Attribution, Contract, Credential, Exception, Finding, FindingStatus, Identity, Person,
@@ -33,6 +33,14 @@ pub struct Thresholds {
     pub rotate_known_secrets_within_days: u32,
     /// NHI-GOV-010: how often a trust granted to a third party must be reviewed.
     pub third_party_review_interval_days: u32,
+    /// NHI-GOV-014: interactive sessions tolerated on a workload identity.
+    pub interactive_nhi_sessions_allowed: u32,
+    /// NHI-GOV-021: refused uses that make a burst…
+    pub auth_failure_burst_count: u32,
+    /// …within this many minutes.
+    pub auth_failure_burst_window_minutes: u32,
+    /// NHI-GOV-014 and NHI-GOV-021: how far back imported events are judged.
+    pub activity_lookback_days: u32,
 }
 
 impl Thresholds {
@@ -65,6 +73,18 @@ impl Thresholds {
                 7,
             ),
             third_party_review_interval_days: t("NHI-GOV-010", "review_interval_days", 365),
+            interactive_nhi_sessions_allowed: t(
+                "NHI-GOV-014",
+                "interactive_nhi_sessions_allowed",
+                0,
+            ),
+            auth_failure_burst_count: t("NHI-GOV-021", "auth_failure_burst_count", 3),
+            auth_failure_burst_window_minutes: t(
+                "NHI-GOV-021",
+                "auth_failure_burst_window_minutes",
+                15,
+            ),
+            activity_lookback_days: t("NHI-GOV-021", "activity_lookback_days", 90),
         }
     }
 }
@@ -78,6 +98,34 @@ pub struct IdentityView {
     pub attribution: Attribution,
     /// Its credentials.
     pub credentials: Vec<Credential>,
+    /// What imported logs say it did, as far as the controls need it.
+    pub activity: Activity,
+}
+
+/// The events of an identity (and its credentials) that controls judge: sessions a person
+/// opened with it and refused uses, each oldest first, within the look-back window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Activity {
+    /// `human-use` events: console sign-ins, browser sessions.
+    pub human_use: Vec<castellan_model::Event>,
+    /// `failed-use` events: refused authentication or authorisation.
+    pub failed_use: Vec<castellan_model::Event>,
+}
+
+impl Activity {
+    /// Adds an event when a control needs it (other actions are ignored).
+    pub fn add(&mut self, e: castellan_model::Event) {
+        match e.action.as_str() {
+            "human-use" => self.human_use.push(e),
+            "failed-use" => self.failed_use.push(e),
+            _ => {}
+        }
+    }
+
+    /// Whether there is nothing to judge.
+    pub fn is_empty(&self) -> bool {
+        self.human_use.is_empty() && self.failed_use.is_empty()
+    }
 }
 
 /// A recorded access review, as the evaluators need it.
@@ -144,6 +192,7 @@ pub const BUILTIN: &[&str] = &[
     "NHI-GOV-011",
     "NHI-GOV-012",
     "NHI-GOV-014",
+    "NHI-GOV-021",
     "NHI-GOV-024",
 ];
 
@@ -317,6 +366,7 @@ impl<'a> Evaluator<'a> {
         least_privilege(cx, view);
         third_party_trust(cx, view);
         interactive_use(cx, view);
+        failed_use_bursts(cx, view);
         recertification(cx, view);
         offboarding(cx, view);
     }
@@ -632,7 +682,37 @@ fn privileged_hardening(cx: &mut Ctx<'_>, v: &IdentityView) {
     }
 }
 
-/// NHI-GOV-014 (a person can sign in as a workload identity).
+/// Whether an identity is a workload rather than a person's account: it is a role, service
+/// account, app or token holder, or it has programmatic credentials. An IAM user with nothing but
+/// a console password is a person's account and is not judged as an NHI by log evidence.
+fn is_workload(v: &IdentityView) -> bool {
+    !(v.identity.kind == "aws-iam-user"
+        && !v.credentials.is_empty()
+        && v.credentials.iter().all(|c| c.kind == "password"))
+        && v.identity.kind != "aws-root"
+}
+
+/// The events of `list` inside the look-back window ending at `now`.
+fn recent<'e>(cx: &Ctx<'_>, list: &'e [castellan_model::Event]) -> Vec<&'e castellan_model::Event> {
+    let now = cx.estate.now;
+    let from = now
+        .checked_sub(SignedDuration::from_hours(
+            i64::from(cx.estate.thresholds.activity_lookback_days) * 24,
+        ))
+        .unwrap_or(now);
+    list.iter()
+        .filter(|e| e.at >= from && e.at <= now)
+        .collect()
+}
+
+fn event_evidence(e: &castellan_model::Event) -> Value {
+    let a = |k: &str| e.attributes.get(k).cloned().unwrap_or(Value::Null);
+    json!({ "event": e.id, "at": format_ts(e.at), "source": e.source, "credential": e.credential_id,
+            "name": a("event_name"), "source_ip": a("source_ip"), "user_agent": a("user_agent"),
+            "error_code": a("error_code") })
+}
+
+/// NHI-GOV-014 (a person can sign in as, or did use, a workload identity).
 fn interactive_use(cx: &mut Ctx<'_>, v: &IdentityView) {
     if v.identity.privilege == castellan_model::Privilege::Admin && v.identity.kind == "aws-root" {
         return; // the root user is judged by NHI-GOV-012
@@ -647,6 +727,35 @@ fn interactive_use(cx: &mut Ctx<'_>, v: &IdentityView) {
         .filter(|c| c.status == Status::Active && STATIC_SECRET_KINDS.contains(&c.kind.as_str()))
         .map(|c| c.id.as_str())
         .collect();
+    // Sessions seen in the logs weigh more than the possibility: they come first.
+    let sessions = recent(cx, &v.activity.human_use);
+    let allowed = cx.estate.thresholds.interactive_nhi_sessions_allowed as usize;
+    if is_workload(v) && sessions.len() > allowed {
+        let shown: Vec<Value> = sessions
+            .iter()
+            .rev()
+            .take(20)
+            .map(|e| event_evidence(e))
+            .collect();
+        let last = sessions.last().map(|e| format_ts(e.at)).unwrap_or_default();
+        cx.raise(
+            "NHI-GOV-014",
+            &v.identity.id,
+            &v.identity.id,
+            format!(
+                "{} was used interactively {} time(s) in the last {} days (last {}): a person is using this workload identity",
+                v.identity.name,
+                sessions.len(),
+                cx.estate.thresholds.activity_lookback_days,
+                &last[..last.len().min(10)]
+            ),
+            json!({ "interactive_sessions": sessions.len(), "interactive_sessions_allowed": allowed,
+                    "lookback_days": cx.estate.thresholds.activity_lookback_days,
+                    "sessions": shown, "console_password": password.map(|p| p.id.clone()),
+                    "active_keys": keys }),
+        );
+        return;
+    }
     if let Some(pw) = password
         && !keys.is_empty()
     {
@@ -656,9 +765,66 @@ fn interactive_use(cx: &mut Ctx<'_>, v: &IdentityView) {
             &v.identity.id,
             format!("{} has programmatic keys and a console password: people can sign in as this workload identity", v.identity.name),
             json!({ "console_password": pw.id, "password_last_used_at": pw.last_used_at.map(format_ts),
-                    "active_keys": keys, "interactive_sessions_allowed": 0 }),
+                    "active_keys": keys, "interactive_sessions_allowed": allowed }),
         );
     }
+}
+
+/// NHI-GOV-021 (bursts of refused use: brute force, a revoked or stolen credential tried, a
+/// workload probing beyond its rights).
+fn failed_use_bursts(cx: &mut Ctx<'_>, v: &IdentityView) {
+    let failed = recent(cx, &v.activity.failed_use);
+    let count = cx.estate.thresholds.auth_failure_burst_count.max(1) as usize;
+    let minutes = cx.estate.thresholds.auth_failure_burst_window_minutes;
+    if failed.len() < count {
+        return;
+    }
+    let window = SignedDuration::from_mins(i64::from(minutes));
+    // The largest burst: the most failures inside any window of the given length.
+    let mut best: Option<(usize, usize)> = None;
+    let mut start = 0;
+    for end in 0..failed.len() {
+        while failed[end].at.duration_since(failed[start].at) > window {
+            start += 1;
+        }
+        let n = end - start + 1;
+        if n >= count && best.is_none_or(|(s, e)| n > e - s + 1) {
+            best = Some((start, end));
+        }
+    }
+    let Some((s, e)) = best else { return };
+    let burst = &failed[s..=e];
+    let creds: BTreeSet<&str> = burst
+        .iter()
+        .filter_map(|e| e.credential_id.as_deref())
+        .collect();
+    let ips: BTreeSet<String> = burst
+        .iter()
+        .filter_map(|e| {
+            e.attributes
+                .get("source_ip")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let first = format_ts(burst[0].at);
+    cx.raise(
+        "NHI-GOV-021",
+        &v.identity.id,
+        &v.identity.id,
+        format!(
+            "{} refused uses of {} within {} minutes from {}: investigate as a possible misuse",
+            burst.len(),
+            v.identity.name,
+            minutes,
+            &first[..first.len().min(16)]
+        ),
+        json!({ "failures_in_burst": burst.len(), "burst_count": count, "window_minutes": minutes,
+                "first": first, "last": format_ts(burst[burst.len() - 1].at),
+                "credentials": creds, "source_ips": ips,
+                "failures_in_lookback": failed.len(),
+                "events": burst.iter().take(20).map(|e| event_evidence(e)).collect::<Vec<_>>() }),
+    );
 }
 
 /// NHI-GOV-024 (exceptions are time-bound).
@@ -990,8 +1156,127 @@ mod tests {
                 revoke_within_hours: 24,
                 rotate_known_secrets_within_days: 7,
                 third_party_review_interval_days: 365,
+                interactive_nhi_sessions_allowed: 0,
+                auth_failure_burst_count: 3,
+                auth_failure_burst_window_minutes: 15,
+                activity_lookback_days: 90,
             },
         }
+    }
+
+    fn event(id: &str, at: &str, action: &str) -> castellan_model::Event {
+        castellan_model::Event {
+            id: id.into(),
+            source: "aws-cloudtrail".into(),
+            at: t(at),
+            action: action.into(),
+            identity_id: None,
+            credential_id: Some("aws:1:user/probe/access-key-1".into()),
+            actor: None,
+            attributes: [("source_ip".to_string(), json!("192.0.2.44"))]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn console_sessions_on_a_workload_identity_fail_nhi_gov_014() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut v = view(
+            "probe",
+            Some("a@x"),
+            None,
+            Some((
+                "2026-11-01T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        );
+        // a session older than the look-back window does not count
+        v.activity
+            .add(event("old", "2026-01-02T10:00:00Z", "human-use"));
+        let f = evaluate(&estate(vec![v.clone()]), &cat);
+        assert!(
+            !controls_for(&f, "probe").contains(&"NHI-GOV-014".to_string()),
+            "{f:?}"
+        );
+        v.activity
+            .add(event("new", "2026-11-26T07:15:42Z", "human-use"));
+        // a session after `now` is not known yet
+        v.activity
+            .add(event("future", "2026-12-24T07:15:42Z", "human-use"));
+        let f = evaluate(&estate(vec![v.clone()]), &cat);
+        let g = f
+            .iter()
+            .find(|x| x.control == "NHI-GOV-014")
+            .expect("finding");
+        assert_eq!(g.evidence["interactive_sessions"], 1, "{g:?}");
+        assert_eq!(g.evidence["sessions"][0]["event"], "new");
+        // a person's own IAM user (console password only) is not judged by log evidence
+        let mut person = v.clone();
+        person
+            .credentials
+            .iter_mut()
+            .for_each(|c| c.kind = "password".into());
+        let f = evaluate(&estate(vec![person]), &cat);
+        assert!(!f.iter().any(|x| x.control == "NHI-GOV-014"), "{f:?}");
+        // a tolerance set in the thresholds lets one session pass
+        let mut e = estate(vec![v]);
+        e.thresholds.interactive_nhi_sessions_allowed = 1;
+        assert!(
+            !evaluate(&e, &cat)
+                .iter()
+                .any(|x| x.control == "NHI-GOV-014")
+        );
+    }
+
+    #[test]
+    fn refused_use_bursts_fail_nhi_gov_021() {
+        let cat = Catalogue::builtin().expect("catalogue");
+        let mut v = view(
+            "probe",
+            Some("a@x"),
+            None,
+            Some((
+                "2026-11-01T00:00:00Z",
+                Some("2026-11-30T00:00:00Z"),
+                Some(true),
+            )),
+        );
+        // three failures spread over 40 minutes: no burst
+        for (i, at) in [
+            "2026-11-25T02:00:00Z",
+            "2026-11-25T02:20:00Z",
+            "2026-11-25T02:40:00Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            v.activity.add(event(&format!("f{i}"), at, "failed-use"));
+        }
+        let f = evaluate(&estate(vec![v.clone()]), &cat);
+        assert!(!f.iter().any(|x| x.control == "NHI-GOV-021"), "{f:?}");
+        // four more within nine minutes: a burst of four, at exactly the window's edge
+        for (i, at) in [
+            "2026-11-25T03:00:00Z",
+            "2026-11-25T03:05:00Z",
+            "2026-11-25T03:09:00Z",
+            "2026-11-25T03:15:00Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            v.activity.add(event(&format!("g{i}"), at, "failed-use"));
+        }
+        let f = evaluate(&estate(vec![v]), &cat);
+        let g = f
+            .iter()
+            .find(|x| x.control == "NHI-GOV-021")
+            .expect("burst");
+        assert_eq!(g.evidence["failures_in_burst"], 4, "{g:?}");
+        assert_eq!(g.evidence["first"], "2026-11-25T03:00:00Z");
+        assert_eq!(g.evidence["source_ips"][0], "192.0.2.44");
+        assert_eq!(g.severity, castellan_model::Severity::High);
     }
 
     fn view(
@@ -1042,6 +1327,7 @@ mod tests {
                 ..Default::default()
             },
             credentials,
+            activity: Activity::default(),
         }
     }
 

@@ -12,7 +12,7 @@ mod risk;
 
 pub use catalogue::{Automation, Catalogue, CatalogueError, Control, Mappings, Threshold};
 pub use evaluate::{
-    BUILTIN, Estate, Evaluator, IdentityView, ReviewRecord, SourceFreshness, Thresholds,
+    Activity, BUILTIN, Estate, Evaluator, IdentityView, ReviewRecord, SourceFreshness, Thresholds,
     apply_exceptions, evaluate,
 };
 pub use frameworks::{Coverage, Framework, FrameworkItem, Frameworks};

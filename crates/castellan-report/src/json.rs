@@ -61,9 +61,24 @@ pub fn inventory_item(
                 "fingerprint": c.fingerprint,
                 "preview": c.preview,
                 "attributes": c.attributes,
+                "sources": sc.sources,
                 "provenance": sc.provenance,
             })
         }).collect::<Vec<_>>(),
+    })
+}
+
+/// One lifecycle event as JSON (`inventory show`, incident timelines).
+pub fn event_json(e: &castellan_model::Event) -> Value {
+    json!({
+        "id": e.id,
+        "at": format_ts(e.at),
+        "action": e.action,
+        "identity": e.identity_id,
+        "credential": e.credential_id,
+        "actor": e.actor,
+        "source": e.source,
+        "attributes": e.attributes,
     })
 }
 

@@ -526,7 +526,7 @@ fn parse_row(row: &Row<'_>) -> Result<Records, SourceError> {
     Ok(Records {
         identities: vec![identity],
         credentials,
-        grants: Vec::new(),
+        ..Records::default()
     })
 }
 

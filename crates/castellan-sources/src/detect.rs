@@ -13,6 +13,22 @@ pub enum SourceKind {
     AwsAuthorizationDetails,
     /// Kubernetes objects: `kubectl get … -o json` (a v1 List) or manifest YAML.
     Kubernetes,
+    /// AWS IAM list outputs (`list-access-keys`, `list-roles`, `list-ssh-public-keys`…).
+    AwsIamLists,
+    /// AWS CloudTrail log files (JSON or gzip'd) and `lookup-events` output.
+    AwsCloudTrail,
+    /// GCP: `gcloud iam service-accounts list / keys list`, `projects get-iam-policy` JSON.
+    Gcp,
+    /// Azure / Entra: `az ad sp list`, `az ad app list`, `az role assignment list` JSON.
+    Azure,
+    /// GitHub organisation export (apps, fine-grained PATs, deploy keys, Actions secrets, audit log).
+    GitHub,
+    /// HashiCorp Vault / OpenBao: token accessor lookups and file audit device logs.
+    Vault,
+    /// X.509 certificates: PEM, DER, bundles, PKCS#12.
+    X509,
+    /// OpenSSH `authorized_keys` and public key files.
+    Ssh,
 }
 
 impl SourceKind {
@@ -25,6 +41,26 @@ impl SourceKind {
             }
             SourceKind::AwsAuthorizationDetails => "aws-authorization-details",
             SourceKind::Kubernetes => crate::k8s::SOURCE,
+            SourceKind::AwsIamLists => crate::aws_iam_lists::SOURCE,
+            SourceKind::AwsCloudTrail => crate::aws_cloudtrail::SOURCE,
+            SourceKind::Gcp => crate::gcp::SOURCE,
+            SourceKind::Azure => crate::azure::SOURCE,
+            SourceKind::GitHub => crate::github::SOURCE,
+            SourceKind::Vault => crate::vault::SOURCE,
+            SourceKind::X509 => crate::x509::SOURCE,
+            SourceKind::Ssh => crate::ssh::SOURCE,
+        }
+    }
+
+    /// Import order within one transaction: the governance file first (attribution), then the
+    /// inventories, then the sources that refer to what the inventories hold (key ids, logs).
+    pub fn order(self) -> u8 {
+        match self {
+            SourceKind::Governance => 0,
+            SourceKind::AwsCredentialReport | SourceKind::AwsCredentialReportJson => 1,
+            SourceKind::AwsIamLists => 3,
+            SourceKind::AwsCloudTrail => 9,
+            _ => 2,
         }
     }
 }
@@ -35,6 +71,14 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<SourceKind> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     if head.starts_with(crate::aws_credential_report::HEADER_PREFIX.as_bytes()) {
         return Some(SourceKind::AwsCredentialReport);
+    }
+    if crate::aws_cloudtrail::is_gzip(head) {
+        let inner = crate::aws_cloudtrail::gunzip_head(head, 8192);
+        return crate::aws_cloudtrail::looks_like(&String::from_utf8_lossy(&inner))
+            .then_some(SourceKind::AwsCloudTrail);
+    }
+    if crate::x509::looks_like_bytes(head) {
+        return Some(SourceKind::X509);
     }
     let text = String::from_utf8_lossy(head);
     let trimmed = text.trim_start();
@@ -55,6 +99,24 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<SourceKind> {
         .any(|k| text.contains(k))
     {
         return Some(SourceKind::AwsAuthorizationDetails);
+    }
+    if crate::aws_cloudtrail::looks_like(&text) {
+        return Some(SourceKind::AwsCloudTrail);
+    }
+    if crate::aws_iam_lists::looks_like(&text) {
+        return Some(SourceKind::AwsIamLists);
+    }
+    type Recogniser = (fn(&str) -> bool, SourceKind);
+    let others: [Recogniser; 6] = [
+        (crate::gcp::looks_like, SourceKind::Gcp),
+        (crate::azure::looks_like, SourceKind::Azure),
+        (crate::github::looks_like, SourceKind::GitHub),
+        (crate::vault::looks_like, SourceKind::Vault),
+        (crate::x509::looks_like, SourceKind::X509),
+        (crate::ssh::looks_like, SourceKind::Ssh),
+    ];
+    if let Some((_, kind)) = others.iter().find(|(f, _)| f(&text)) {
+        return Some(*kind);
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let yaml_name = name.ends_with(".yaml") || name.ends_with(".yml");

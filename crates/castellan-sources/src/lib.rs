@@ -12,12 +12,20 @@
 //! | [`governance`] | `castellan.yaml`: services, people, suppliers, contracts, rules, owners, exceptions | a YAML mapping with the `castellan:` format key |
 
 pub mod aws_authorization_details;
+pub mod aws_cloudtrail;
 pub mod aws_credential_report;
+pub mod aws_iam_lists;
 pub mod aws_policy;
+pub mod azure;
 mod detect;
 mod error;
+pub mod gcp;
+pub mod github;
 pub mod governance;
 pub mod k8s;
+pub mod ssh;
+pub mod vault;
+pub mod x509;
 
 pub use detect::{SourceKind, detect};
 pub use error::{SourceError, show_value};
@@ -31,4 +39,6 @@ pub struct Records {
     pub credentials: Vec<castellan_model::Credential>,
     /// Grants (policy statements held by identities or their groups).
     pub grants: Vec<castellan_model::Grant>,
+    /// Lifecycle events (issuance, use, privilege change, revocation, failed use, human use).
+    pub events: Vec<castellan_model::Event>,
 }

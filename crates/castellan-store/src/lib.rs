@@ -19,7 +19,8 @@ use backend::Conn;
 pub use backend::{Engine, Val};
 pub use ledger::LedgerStatus;
 pub use read::{
-    Counts, ImportRun, Provenance, StoredCredential, StoredEntity, StoredGrant, StoredIdentity,
+    Counts, ImportRun, Provenance, StoredCredential, StoredEntity, StoredEvent, StoredGrant,
+    StoredIdentity,
 };
 pub use tx::{FindingChange, Outcome, Tx, TxSummary};
 
@@ -36,6 +37,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "sources and grants",
         include_str!("../migrations/sqlite/0002_sources_and_grants.sql"),
         include_str!("../migrations/postgres/0002_sources_and_grants.sql"),
+    ),
+    (
+        3,
+        "events and credential sources",
+        include_str!("../migrations/sqlite/0003_events_and_credential_sources.sql"),
+        include_str!("../migrations/postgres/0003_events_and_credential_sources.sql"),
     ),
 ];
 
@@ -331,7 +338,7 @@ impl Store {
     #[doc(hidden)]
     pub fn reset_for_tests(&mut self) -> Result<(), StoreError> {
         self.conn.batch(
-            "DELETE FROM identities; DELETE FROM credentials; DELETE FROM grants; DELETE FROM entities; DELETE FROM findings; DELETE FROM ledger; DELETE FROM ledger_head; DELETE FROM ledger_checkpoints; DELETE FROM import_runs; DELETE FROM meta WHERE key NOT IN ('schema_version', 'ledger_origin');",
+            "DELETE FROM identities; DELETE FROM credentials; DELETE FROM grants; DELETE FROM events; DELETE FROM entities; DELETE FROM findings; DELETE FROM ledger; DELETE FROM ledger_head; DELETE FROM ledger_checkpoints; DELETE FROM import_runs; DELETE FROM meta WHERE key NOT IN ('schema_version', 'ledger_origin');",
         )
     }
 

@@ -52,8 +52,21 @@ pub struct StoredGrant {
 pub struct StoredCredential {
     /// The record.
     pub credential: Credential,
-    /// Provenance.
+    /// Provenance (merged over its sources, like [`StoredIdentity::provenance`]).
     pub provenance: Provenance,
+    /// Every source that reports (or reported) it, present ones first.
+    pub sources: Vec<String>,
+}
+
+/// A lifecycle event reported by a source, with the import run that first brought it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// The event.
+    pub event: castellan_model::Event,
+    /// When Castellan first imported it.
+    pub first_seen: String,
+    /// The import run that first reported it.
+    pub first_run: i64,
 }
 
 /// A governance record.
@@ -80,6 +93,8 @@ pub struct Counts {
     pub credentials: u64,
     /// Grants present (not gone).
     pub grants: u64,
+    /// Lifecycle events imported.
+    pub events: u64,
     /// Ledger entries.
     pub ledger_entries: u64,
 }
@@ -190,8 +205,9 @@ fn merge_identity(into: &mut StoredIdentity, other: StoredIdentity) {
         into.identity.name = o.name.clone();
         into.identity.source = o.source.clone();
         into.identity.scope = o.scope.clone();
+        into.sources.retain(|s| s != &o.source);
         into.sources.insert(0, o.source.clone());
-    } else {
+    } else if !into.sources.contains(&o.source) {
         into.sources.push(o.source.clone());
     }
     let i = &mut into.identity;
@@ -220,20 +236,7 @@ fn merge_identity(into: &mut StoredIdentity, other: StoredIdentity) {
     for (k, v) in o.attributes {
         i.attributes.entry(k).or_insert(v);
     }
-    let p = &mut into.provenance;
-    let q = other.provenance;
-    if q.first_seen < p.first_seen {
-        p.first_seen = q.first_seen;
-    }
-    if q.last_seen > p.last_seen {
-        p.last_seen = q.last_seen;
-    }
-    p.first_run = p.first_run.min(q.first_run);
-    p.last_run = p.last_run.max(q.last_run);
-    p.gone_at = match (p.gone_at.take(), q.gone_at) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        _ => None,
-    };
+    merge_provenance(&mut into.provenance, other.provenance);
     if into.attribution == Attribution::default() {
         into.attribution = other.attribution;
     }
@@ -297,9 +300,134 @@ fn credential_row(row: Vec<Val>) -> Result<StoredCredential, StoreError> {
             .map_err(|e| StoreError::corrupt("credential preview", e.to_string()))?,
         attributes: c.json()?,
     };
+    let sources = vec![credential.source.clone()];
     Ok(StoredCredential {
         credential,
         provenance: c.provenance()?,
+        sources,
+    })
+}
+
+fn merge_provenance(p: &mut Provenance, q: Provenance) {
+    if q.first_seen < p.first_seen {
+        p.first_seen = q.first_seen;
+    }
+    if q.last_seen > p.last_seen {
+        p.last_seen = q.last_seen;
+    }
+    p.first_run = p.first_run.min(q.first_run);
+    p.last_run = p.last_run.max(q.last_run);
+    p.gone_at = match (p.gone_at.take(), q.gone_at) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    };
+}
+
+/// Merges another source's row of the same credential into `into` (rows in source order): a
+/// present row leads over a gone one; each source adds what it knows — the earliest issue, the
+/// latest rotation and use, the earliest expiry, a fingerprint, the union of attributes (first
+/// source wins a clash).
+fn merge_credential(into: &mut StoredCredential, other: StoredCredential) {
+    let into_present = into.provenance.gone_at.is_none();
+    let other_present = other.provenance.gone_at.is_none();
+    let o = other.credential;
+    // A row that knows the credential's state (an inventory) leads over a sighting that only
+    // saw it used (a log): a present one over a gone one, then a known status over unknown.
+    let leads = (other_present && !into_present)
+        || (other_present == into_present
+            && into.credential.status == Status::Unknown
+            && o.status != Status::Unknown);
+    if leads {
+        into.credential.kind = o.kind.clone();
+        into.credential.name = o.name.clone();
+        into.credential.source = o.source.clone();
+        into.credential.scope = o.scope.clone();
+        into.credential.status = o.status;
+        into.sources.retain(|s| s != &o.source);
+        into.sources.insert(0, o.source.clone());
+    } else {
+        if !into.sources.contains(&o.source) {
+            into.sources.push(o.source.clone());
+        }
+        if other_present == into_present
+            && o.status != Status::Unknown
+            && (into.credential.status == Status::Unknown
+                || status_rank(o.status) < status_rank(into.credential.status))
+        {
+            // The most restrictive present view wins: a key one source saw revoked is revoked.
+            into.credential.status = o.status;
+        }
+    }
+    let c = &mut into.credential;
+    if c.identity_id.is_none() {
+        c.identity_id = o.identity_id;
+    }
+    let min = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let max = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    c.created_at = min(c.created_at, o.created_at);
+    c.last_rotated_at = max(c.last_rotated_at, o.last_rotated_at);
+    c.last_used_at = max(c.last_used_at, o.last_used_at);
+    c.expires_at = min(c.expires_at, o.expires_at);
+    c.ever_used = match (c.ever_used, o.ever_used) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (a, b) => a.or(b),
+    };
+    if c.last_used_at.is_some() {
+        c.ever_used = Some(true);
+    }
+    if c.fingerprint.is_none() {
+        c.fingerprint = o.fingerprint;
+    }
+    if c.preview.is_none() {
+        c.preview = o.preview;
+    }
+    for (k, v) in o.attributes {
+        c.attributes.entry(k).or_insert(v);
+    }
+    merge_provenance(&mut into.provenance, other.provenance);
+}
+
+/// Folds credential rows ordered by (id, source) into one credential per id.
+fn merge_credential_rows(rows: Vec<Vec<Val>>) -> Result<Vec<StoredCredential>, StoreError> {
+    let mut out: Vec<StoredCredential> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let sc = credential_row(row)?;
+        match out.last_mut() {
+            Some(last) if last.credential.id == sc.credential.id => merge_credential(last, sc),
+            _ => out.push(sc),
+        }
+    }
+    Ok(out)
+}
+
+const EVENT_SELECT: &str = "SELECT id, source, at, action, identity_id, credential_id, actor, attributes, first_seen, first_run FROM events";
+
+fn event_row(row: Vec<Val>) -> Result<StoredEvent, StoreError> {
+    let mut c = Cols(row.into_iter(), "event");
+    let id = c.text()?;
+    let source = c.text()?;
+    let at = c
+        .ts()?
+        .ok_or_else(|| StoreError::corrupt("event", "missing time"))?;
+    Ok(StoredEvent {
+        event: castellan_model::Event {
+            id,
+            source,
+            at,
+            action: c.text()?,
+            identity_id: c.opt(),
+            credential_id: c.opt(),
+            actor: c.opt(),
+            attributes: c.json()?,
+        },
+        first_seen: c.text()?,
+        first_run: c.int()?,
     })
 }
 
@@ -307,16 +435,17 @@ impl Store {
     /// All identities, ordered by id (gone ones included, with `gone_at`). An identity reported
     /// by several sources comes once, merged.
     pub fn identities(&mut self) -> Result<Vec<StoredIdentity>, StoreError> {
-        let rows = self
-            .conn
-            .query(&format!("{IDENTITY_SELECT} ORDER BY id, source"), &[])?;
+        let rows = self.conn.query(
+            &format!("{IDENTITY_SELECT} ORDER BY id, source, scope"),
+            &[],
+        )?;
         merge_rows(rows)
     }
 
     /// One identity (merged over its sources).
     pub fn identity(&mut self, id: &str) -> Result<Option<StoredIdentity>, StoreError> {
         let rows = self.conn.query(
-            &format!("{IDENTITY_SELECT} WHERE id = $1 ORDER BY source"),
+            &format!("{IDENTITY_SELECT} WHERE id = $1 ORDER BY source, scope"),
             &[id.into()],
         )?;
         Ok(merge_rows(rows)?.into_iter().next())
@@ -346,32 +475,157 @@ impl Store {
         Ok(out)
     }
 
-    /// All credentials, ordered by id.
+    /// All credentials, ordered by id. A credential reported by several sources comes once,
+    /// merged.
     pub fn credentials(&mut self) -> Result<Vec<StoredCredential>, StoreError> {
-        let rows = self
-            .conn
-            .query(&format!("{CREDENTIAL_SELECT} ORDER BY id"), &[])?;
-        rows.into_iter().map(credential_row).collect()
+        let rows = self.conn.query(
+            &format!("{CREDENTIAL_SELECT} ORDER BY id, source, scope"),
+            &[],
+        )?;
+        merge_credential_rows(rows)
     }
 
-    /// One credential.
+    /// One credential (merged over its sources).
     pub fn credential(&mut self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
-        let rows = self
-            .conn
-            .query(&format!("{CREDENTIAL_SELECT} WHERE id = $1"), &[id.into()])?;
-        rows.into_iter().next().map(credential_row).transpose()
+        let rows = self.conn.query(
+            &format!("{CREDENTIAL_SELECT} WHERE id = $1 ORDER BY source, scope"),
+            &[id.into()],
+        )?;
+        Ok(merge_credential_rows(rows)?.into_iter().next())
     }
 
-    /// The credentials of one identity.
+    /// The credentials of one identity (each merged over its sources, including the rows of
+    /// sources that do not know the identity).
     pub fn credentials_of(
         &mut self,
         identity_id: &str,
     ) -> Result<Vec<StoredCredential>, StoreError> {
         let rows = self.conn.query(
-            &format!("{CREDENTIAL_SELECT} WHERE identity_id = $1 ORDER BY id"),
+            &format!(
+                "{CREDENTIAL_SELECT} WHERE id IN (SELECT id FROM credentials WHERE identity_id = $1) ORDER BY id, source, scope"
+            ),
             &[identity_id.into()],
         )?;
-        rows.into_iter().map(credential_row).collect()
+        merge_credential_rows(rows)
+    }
+
+    /// Present credentials that carry a provider key id (`access_key_id`), by key id.
+    pub fn access_key_ids(
+        &mut self,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let rows = self.conn.query(
+            "SELECT id, attributes FROM credentials WHERE kind = 'access-key' AND gone_at IS NULL AND attributes LIKE '%\"access_key_id\"%' ORDER BY id, source, scope",
+            &[],
+        )?;
+        let mut out: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for row in rows {
+            let mut c = Cols(row.into_iter(), "credential");
+            let id = c.text()?;
+            let attributes: serde_json::Value = c.json()?;
+            if let Some(k) = attributes.get("access_key_id").and_then(|v| v.as_str()) {
+                // A slot-named credential (credential report) wins over a key-named one.
+                let slot = !id.contains("/access-key/");
+                match out.get(k) {
+                    Some(existing) if !slot || !existing.contains("/access-key/") => {}
+                    _ => {
+                        out.insert(k.to_string(), id);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Events about an identity or any of the given credentials, oldest first.
+    pub fn events_of(
+        &mut self,
+        identity_id: Option<&str>,
+        credential_ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        let mut take =
+            |rows: Vec<Vec<Val>>, out: &mut Vec<StoredEvent>| -> Result<(), StoreError> {
+                for row in rows {
+                    let e = event_row(row)?;
+                    if seen.insert(e.event.id.clone()) {
+                        out.push(e);
+                    }
+                }
+                Ok(())
+            };
+        if let Some(id) = identity_id {
+            let rows = self.conn.query(
+                &format!("{EVENT_SELECT} WHERE identity_id = $1 ORDER BY at, id"),
+                &[id.into()],
+            )?;
+            take(rows, &mut out)?;
+        }
+        for c in credential_ids {
+            let rows = self.conn.query(
+                &format!("{EVENT_SELECT} WHERE credential_id = $1 ORDER BY at, id"),
+                &[(*c).into()],
+            )?;
+            take(rows, &mut out)?;
+        }
+        out.sort_by(|a, b| (a.event.at, &a.event.id).cmp(&(b.event.at, &b.event.id)));
+        Ok(out)
+    }
+
+    /// Events with one of `actions` between `from` and `to` (inclusive), oldest first.
+    pub fn events_between(
+        &mut self,
+        from: Timestamp,
+        to: Timestamp,
+        actions: &[&str],
+    ) -> Result<Vec<castellan_model::Event>, StoreError> {
+        let mut out = Vec::new();
+        for a in actions {
+            let rows = self.conn.query(
+                &format!("{EVENT_SELECT} WHERE at >= $1 AND at <= $2 AND action = $3"),
+                &[
+                    castellan_model::format_ts(from).into(),
+                    castellan_model::format_ts(to).into(),
+                    (*a).into(),
+                ],
+            )?;
+            for row in rows {
+                out.push(event_row(row)?.event);
+            }
+        }
+        out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(out)
+    }
+
+    /// Every event, oldest first, passed to `f` one at a time (streamed: the event table can be
+    /// large).
+    pub fn for_each_event(
+        &mut self,
+        mut f: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let rows = match &after {
+                None => self.conn.query(
+                    &format!("{EVENT_SELECT} ORDER BY at, id LIMIT 10000"),
+                    &[],
+                )?,
+                Some((at, id)) => self.conn.query(
+                    &format!(
+                        "{EVENT_SELECT} WHERE at > $1 OR (at = $1 AND id > $2) ORDER BY at, id LIMIT 10000"
+                    ),
+                    &[at.clone().into(), id.clone().into()],
+                )?,
+            };
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for row in rows {
+                let e = event_row(row)?;
+                after = Some((castellan_model::format_ts(e.event.at), e.event.id.clone()));
+                f(e)?;
+            }
+        }
     }
 
     /// Governance records of one kind (`service`, `person`, `supplier`, `contract`, `exception`,
@@ -437,8 +691,9 @@ impl Store {
         };
         Ok(Counts {
             identities: one("SELECT COUNT(DISTINCT id) FROM identities WHERE gone_at IS NULL")?,
-            credentials: one("SELECT COUNT(*) FROM credentials WHERE gone_at IS NULL")?,
+            credentials: one("SELECT COUNT(DISTINCT id) FROM credentials WHERE gone_at IS NULL")?,
             grants: one("SELECT COUNT(*) FROM grants WHERE gone_at IS NULL")?,
+            events: one("SELECT COUNT(*) FROM events")?,
             ledger_entries: one("SELECT COUNT(*) FROM ledger")?,
         })
     }

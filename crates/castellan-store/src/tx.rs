@@ -55,6 +55,8 @@ pub struct TxSummary {
     pub unchanged: u64,
     /// Records gone.
     pub gone: u64,
+    /// Lifecycle events added (events already stored are not counted).
+    pub events_added: u64,
     /// Ledger entries appended.
     pub ledger_appended: u64,
     /// Ledger size after commit.
@@ -208,8 +210,8 @@ fn tables() -> &'static [Table; 4] {
     static TABLES: std::sync::OnceLock<[Table; 4]> = std::sync::OnceLock::new();
     TABLES.get_or_init(|| {
         [
-            Table::new("identities", IDENTITY_COLS, &[0, 2]),
-            Table::new("credentials", CREDENTIAL_COLS, &[0]),
+            Table::new("identities", IDENTITY_COLS, &[0, 2, 3]),
+            Table::new("credentials", CREDENTIAL_COLS, &[0, 3, 4]),
             Table::new("grants", GRANT_COLS, &[0]),
             Table::new("entities", ENTITY_COLS, &[0]),
         ]
@@ -246,6 +248,22 @@ fn content_hash(vals: &[Val]) -> String {
 
 const EVENT_CHUNK: usize = 1000;
 
+/// Event rows per multi-row insert (10 parameters each).
+const EVENT_BATCH: usize = 64;
+
+fn event_sql(rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let ph: Vec<String> = (1..=10).map(|i| format!("${}", r * 10 + i)).collect();
+            format!("({})", ph.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO events (id, source, at, action, identity_id, credential_id, actor, attributes, first_seen, first_run) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+        tuples.join(", ")
+    )
+}
+
 /// A write transaction. Dropping it without [`Tx::commit`] rolls everything back, ledger included.
 pub struct Tx<'s> {
     store: &'s mut Store,
@@ -257,6 +275,8 @@ pub struct Tx<'s> {
     /// Rows waiting for a multi-row write, per table (identities, credentials, grants).
     staged: [Vec<Vec<Val>>; STAGED],
     staged_run: i64,
+    /// Event rows waiting for a multi-row insert, with the run that reported them.
+    staged_events: Vec<(i64, Vec<Val>)>,
     summary: TxSummary,
     done: bool,
 }
@@ -301,6 +321,7 @@ impl Store {
             pending_findings: BTreeMap::new(),
             staged: Default::default(),
             staged_run: 0,
+            staged_events: Vec::new(),
             summary: TxSummary::default(),
             done: false,
         })
@@ -469,9 +490,64 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Records a lifecycle event reported by import run `run`. Events are facts: an event
+    /// already stored (same id) is left as it is, so re-importing a log adds nothing.
+    pub fn insert_event(&mut self, run: i64, e: &castellan_model::Event) -> Result<(), StoreError> {
+        let vals = vec![
+            e.id.clone().into(),
+            e.source.clone().into(),
+            Val::Text(format_ts(e.at)),
+            e.action.clone().into(),
+            Val::opt(e.identity_id.clone()),
+            Val::opt(e.credential_id.clone()),
+            Val::opt(e.actor.clone()),
+            json_text(&e.attributes).into(),
+        ];
+        self.staged_events.push((run, vals));
+        if self.staged_events.len() >= EVENT_BATCH * 8 {
+            self.flush_events()?;
+        }
+        Ok(())
+    }
+
+    fn flush_events(&mut self) -> Result<(), StoreError> {
+        static SQL: std::sync::OnceLock<(Dual, Dual)> = std::sync::OnceLock::new();
+        let (many, one) =
+            SQL.get_or_init(|| (Dual::new(event_sql(EVENT_BATCH)), Dual::new(event_sql(1))));
+        let rows = std::mem::take(&mut self.staged_events);
+        let now = Val::Text(self.now.clone());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<(i64, Vec<Val>)> = rows.by_ref().take(EVENT_BATCH).collect();
+            let full = chunk.len() == EVENT_BATCH;
+            let mut inserted = Vec::new();
+            if full {
+                let mut params = Vec::with_capacity(EVENT_BATCH * 10);
+                for (run, vals) in chunk {
+                    params.extend(vals);
+                    params.extend([now.clone(), Val::Int(run)]);
+                }
+                inserted.extend(self.store.conn.query_texts_dual(many, &params)?);
+            } else {
+                for (run, mut vals) in chunk {
+                    vals.extend([now.clone(), Val::Int(run)]);
+                    inserted.extend(self.store.conn.query_texts_dual(one, &vals)?);
+                }
+            }
+            for id in inserted {
+                self.summary.events_added += 1;
+                self.note("events", "events.added", id)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the staged identity, credential and grant rows. Every other operation of the
     /// transaction flushes first, so nothing ever reads around an unwritten row.
     pub fn flush(&mut self) -> Result<(), StoreError> {
+        if !self.staged_events.is_empty() {
+            self.flush_events()?;
+        }
         for which in 0..STAGED {
             let rows = std::mem::take(&mut self.staged[which]);
             if !rows.is_empty() {
@@ -606,14 +682,19 @@ impl Tx<'_> {
                 ""
             };
             let sql = format!(
-                "UPDATE {} SET gone_at = $2{status} WHERE id = $1 AND source = $3",
+                "UPDATE {} SET gone_at = $2{status} WHERE id = $1 AND source = $3 AND scope = $4",
                 table.name
             );
             for row in rows {
                 if let Some(Val::Text(id)) = row.into_iter().next() {
                     self.store.conn.exec(
                         &sql,
-                        &[id.clone().into(), self.now.clone().into(), source.into()],
+                        &[
+                            id.clone().into(),
+                            self.now.clone().into(),
+                            source.into(),
+                            scope.into(),
+                        ],
                     )?;
                     self.note(table.name, "inventory.gone", id)?;
                     total += 1;

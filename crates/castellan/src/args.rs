@@ -136,6 +136,26 @@ pub enum ImportSource {
     /// Kubernetes: `kubectl get serviceaccounts,secrets,roles,clusterroles,rolebindings,clusterrolebindings,pods -A -o json`, or manifest YAML.
     #[value(alias = "k8s")]
     Kubernetes,
+    /// AWS IAM list outputs: `list-access-keys` (with last use), `list-roles`, `list-ssh-public-keys`, `list-server-certificates`, `list-service-specific-credentials`.
+    AwsIamLists,
+    /// AWS CloudTrail log files as S3 holds them (`.json.gz`) or decompressed, and `lookup-events` output.
+    #[value(alias = "cloudtrail")]
+    AwsCloudtrail,
+    /// GCP: `gcloud iam service-accounts list`, `… keys list`, `gcloud projects get-iam-policy` (JSON).
+    Gcp,
+    /// Azure / Entra ID: `az ad sp list`, `az ad app list`, `az role assignment list` (JSON).
+    #[value(alias = "entra")]
+    Azure,
+    /// GitHub organisation export (scripts/export-github.sh) or single REST responses.
+    Github,
+    /// HashiCorp Vault / OpenBao: `vault token lookup -accessor` JSON and file audit logs.
+    #[value(alias = "openbao")]
+    Vault,
+    /// Certificates: PEM, DER, bundles, PKCS#12 (password from CASTELLAN_P12_PASSWORD).
+    #[value(alias = "certificates")]
+    X509,
+    /// OpenSSH authorized_keys files and .pub keys.
+    Ssh,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +169,9 @@ pub struct ImportArgs {
     /// Cluster name used in Kubernetes ids (`k8s:CLUSTER:ns/sa/name`) [default: each file's name without extension].
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
+    /// AWS account of list outputs that do not name it (`aws-iam-lists`) [default: the 12-digit number in each file's name].
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Args)]

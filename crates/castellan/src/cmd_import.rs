@@ -4,6 +4,10 @@ use crate::Failure;
 use crate::args::{Global, ImportArgs, ImportSource};
 use crate::output::{self, Bar};
 
+fn same_source(a: SourceKind, b: SourceKind) -> bool {
+    a.name() == b.name()
+}
+
 pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     let kind = match a.source {
@@ -12,7 +16,23 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
         ImportSource::AwsCredentialReport => Some(SourceKind::AwsCredentialReport),
         ImportSource::AwsAuthorizationDetails => Some(SourceKind::AwsAuthorizationDetails),
         ImportSource::Kubernetes => Some(SourceKind::Kubernetes),
+        ImportSource::AwsIamLists => Some(SourceKind::AwsIamLists),
+        ImportSource::AwsCloudtrail => Some(SourceKind::AwsCloudTrail),
+        ImportSource::Gcp => Some(SourceKind::Gcp),
+        ImportSource::Azure => Some(SourceKind::Azure),
+        ImportSource::Github => Some(SourceKind::GitHub),
+        ImportSource::Vault => Some(SourceKind::Vault),
+        ImportSource::X509 => Some(SourceKind::X509),
+        ImportSource::Ssh => Some(SourceKind::Ssh),
     };
+    if let Some(acct) = &a.account {
+        if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(
+                anyhow::anyhow!("--account {acct:?}: an AWS account id is 12 digits").into(),
+            );
+        }
+        ctx.account = Some(acct.clone());
+    }
     if let Some(c) = &a.cluster {
         if c.is_empty() || c.contains(|ch: char| ch == ':' || ch == '/' || ch.is_whitespace()) {
             return Err(anyhow::anyhow!(
@@ -22,8 +42,33 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
         }
         ctx.cluster = Some(c.clone());
     }
-    let mut paths = Vec::new();
+    // A folder stands for the files in it that the source reads (or any recognised file for
+    // `auto`), e.g. a directory of certificates or an S3 sync of CloudTrail logs.
+    let mut files = Vec::new();
     for p in &a.paths {
+        if p.is_dir() {
+            let (found, _) = castellan_pipeline::discover(p)?;
+            let before = files.len();
+            files.extend(
+                found
+                    .into_iter()
+                    .filter(|(_, k)| kind.is_none_or(|want| same_source(want, *k)))
+                    .map(|(f, _)| f),
+            );
+            if files.len() == before {
+                return Err(anyhow::anyhow!(
+                    "{}: no file in this folder is recognised as {}",
+                    p.display(),
+                    kind.map_or("an export", |k| k.name())
+                )
+                .into());
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut paths = Vec::new();
+    for p in &files {
         // An explicit aws-credential-report may be the CSV or the JSON envelope: look inside.
         let k = match kind {
             Some(SourceKind::AwsCredentialReport) => {
@@ -58,6 +103,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
             "changed",
             "unchanged",
             "gone",
+            "new events",
         ]);
         for r in &reports {
             t.add_row(vec![
@@ -68,6 +114,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
                 r.changed.to_string(),
                 r.unchanged.to_string(),
                 r.gone.to_string(),
+                r.events_added.to_string(),
             ]);
         }
         println!("{t}");

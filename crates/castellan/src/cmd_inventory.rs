@@ -4,6 +4,9 @@ use crate::Failure;
 use crate::args::{Global, InventoryCmd};
 use crate::output;
 
+/// How many of an identity's most recent events `inventory show` prints.
+const EVENTS_SHOWN: usize = 200;
+
 pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     match cmd {
@@ -128,6 +131,17 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                 .get("lifecycle_authority")
                 .cloned()
                 .unwrap_or(serde_json::Value::Null);
+            // What it did: lifecycle events of the identity and its credentials, newest last.
+            let cred_ids: Vec<&str> = creds.iter().map(|c| c.credential.id.as_str()).collect();
+            let events = ctx.store.events_of(Some(&si.identity.id), &cred_ids)?;
+            let total = events.len();
+            let events: Vec<serde_json::Value> = events
+                .into_iter()
+                .skip(total.saturating_sub(EVENTS_SHOWN))
+                .map(|se| castellan_report::event_json(&se.event))
+                .collect();
+            item["events"] = serde_json::Value::Array(events);
+            item["events_total"] = serde_json::json!(total);
             if g.json || !g.quiet {
                 output::print_json(&item);
             }
