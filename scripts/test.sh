@@ -32,7 +32,9 @@ if ! PGBIN=$(find_pg_bin); then
 fi
 
 PGTMP=""
+MOTO_PID=""
 cleanup() {
+  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; fi
   if [ -n "$PGTMP" ] && [ -d "$PGTMP/data" ]; then
     run_pg "${PGBIN}pg_ctl" -D "$PGTMP/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$PGTMP"
@@ -62,12 +64,39 @@ else
   log "NOTICE: no PostgreSQL server binaries found; PostgreSQL tests will be skipped"
 fi
 
+# moto's server (PyPI `moto[server]`) on 127.0.0.1: the AWS IAM API for the live-import tests.
+MOTO_VENV=${CASTELLAN_MOTO_VENV:-$HOME/.cache/castellan/moto-venv}
+if [ -z "${SKIP_MOTO:-}" ]; then
+  if ! command -v python3 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing python3 (Debian package)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
+    log "installing moto[server] into $MOTO_VENV"
+    python3 -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install -q 'moto[server]'
+  fi
+  MOTO_PORT=${CASTELLAN_TEST_MOTO_PORT:-55055}
+  log "starting moto_server on 127.0.0.1:$MOTO_PORT"
+  "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"${TMPDIR:-/tmp}/castellan-moto.log" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $MOTO_PORT)))" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  export CASTELLAN_TEST_MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+fi
+
 if [ -z "${SKIP_LINT:-}" ]; then
   log "cargo fmt --check"
   cargo fmt --all -- --check
   log "cargo clippy"
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  log "cargo clippy (feature aws: live AWS IAM)"
+  cargo clippy -p castellan --features aws --all-targets --locked -- -D warnings
 fi
 
 log "cargo test"
 cargo test --workspace --locked
+
+log "cargo test (feature aws: live AWS IAM against moto)"
+cargo test -p castellan --features aws --locked --test aws_live

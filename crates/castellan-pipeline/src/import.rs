@@ -249,22 +249,40 @@ fn resolve_access_keys(
                 .filter_map(|c| c.identity_id.clone())
                 .collect();
             for user in users {
-                let slots = tx.store()?.credentials_of(&user)?;
-                for c in records
+                // One-to-one, deterministically: keys in (creation, key id) order take the
+                // free slot of the same creation second with the lowest slot id (two keys made
+                // in the same second are told apart by key id order).
+                let mut slots: Vec<(i64, String)> = tx
+                    .store()?
+                    .credentials_of(&user)?
+                    .into_iter()
+                    .filter(|s| {
+                        s.provenance.gone_at.is_none()
+                            && s.credential.kind == "access-key"
+                            && !s.credential.id.contains("/access-key/")
+                    })
+                    .filter_map(|s| {
+                        // the report has whole seconds; the API may add fractions
+                        s.credential
+                            .last_rotated_at
+                            .map(|t| (t.as_second(), s.credential.id))
+                    })
+                    .collect();
+                slots.sort();
+                let mut keys: Vec<(i64, String, String)> = records
                     .credentials
                     .iter()
                     .filter(|c| c.kind == "access-key" && c.identity_id.as_deref() == Some(&user))
-                {
-                    let Some(created) = c.created_at else {
-                        continue;
-                    };
-                    if let Some(slot) = slots.iter().find(|s| {
-                        s.provenance.gone_at.is_none()
-                            && s.credential.kind == "access-key"
-                            && s.credential.id != c.id
-                            && s.credential.last_rotated_at == Some(created)
-                    }) {
-                        map.insert(c.id.clone(), slot.credential.id.clone());
+                    .filter_map(|c| {
+                        c.created_at
+                            .map(|t| (t.as_second(), key_of(c).unwrap_or_default(), c.id.clone()))
+                    })
+                    .collect();
+                keys.sort();
+                for (second, _, id) in keys {
+                    if let Some(i) = slots.iter().position(|(s, _)| *s == second) {
+                        let (_, slot) = slots.remove(i);
+                        map.insert(id, slot);
                     }
                 }
             }
@@ -703,4 +721,52 @@ pub fn import_paths(
     tx.commit()?;
     ctx.checkpoint()?;
     Ok(reports)
+}
+
+/// Reads AWS IAM live (read-only, through the standard AWS credential chain and
+/// `AWS_ENDPOINT_URL`), keeps the documents read under `<data dir>/live/aws-<account>-<time>/`
+/// as evidence of exactly what the API returned, and imports them like the same exports given
+/// as files, in one transaction.
+#[cfg(feature = "aws")]
+pub fn import_aws_live(
+    ctx: &mut Context,
+    progress: &dyn Progress,
+) -> Result<Vec<ImportReport>, PipelineError> {
+    progress.message("reading AWS IAM (live)");
+    let exports = castellan_sources::aws_live::fetch(&|m| progress.message(m)).map_err(|e| {
+        PipelineError::Source(SourceError::File {
+            path: "aws (live)".into(),
+            message: format!("{e}; check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…) and, for a test endpoint, AWS_ENDPOINT_URL"),
+        })
+    })?;
+    let stamp: String = castellan_model::format_ts(ctx.clock.now())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let dir = ctx
+        .data_dir
+        .join("live")
+        .join(format!("aws-{}-{stamp}", exports.account));
+    std::fs::create_dir_all(&dir).map_err(|source| PipelineError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for (name, bytes) in &exports.documents {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|source| PipelineError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let kind = if name.ends_with("credential-report.csv") {
+            SourceKind::AwsCredentialReport
+        } else if name.contains("authorization-details") {
+            SourceKind::AwsAuthorizationDetails
+        } else {
+            SourceKind::AwsIamLists
+        };
+        paths.push((path, Some(kind)));
+    }
+    ctx.account = Some(exports.account.clone());
+    import_paths(ctx, &paths, progress)
 }

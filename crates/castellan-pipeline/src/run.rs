@@ -162,8 +162,13 @@ pub(crate) fn assess_in_tx(
         if c.provenance.gone_at.is_some() {
             continue;
         }
-        if let Some(owner) = c.credential.identity_id.clone() {
-            creds.entry(owner).or_default().push(c.credential);
+        // A credential tied to several identities (one SSH key authorised for two accounts)
+        // counts for each of them.
+        for owner in &c.identities {
+            creds
+                .entry(owner.clone())
+                .or_default()
+                .push(c.credential.clone());
         }
     }
     // What the logs say: the events the activity controls judge, per identity (an event naming

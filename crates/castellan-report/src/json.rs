@@ -62,6 +62,7 @@ pub fn inventory_item(
                 "preview": c.preview,
                 "attributes": c.attributes,
                 "sources": sc.sources,
+                "identities": sc.identities,
                 "provenance": sc.provenance,
             })
         }).collect::<Vec<_>>(),
@@ -101,8 +102,8 @@ pub fn grant_json(g: &castellan_model::Grant) -> Value {
 pub fn inventory_json(store: &mut Store, generated_at: &str) -> Result<Value, StoreError> {
     let mut by_identity: BTreeMap<String, Vec<StoredCredential>> = BTreeMap::new();
     for c in store.credentials()? {
-        if let Some(id) = c.credential.identity_id.clone() {
-            by_identity.entry(id).or_default().push(c);
+        for id in &c.identities {
+            by_identity.entry(id.clone()).or_default().push(c.clone());
         }
     }
     let risks = RiskContext::load(store)?;

@@ -1177,6 +1177,13 @@ fn deploy_key(
         if let Some(list) = also.as_array_mut() {
             list.push(json!(other));
         }
+        // The key exists since it was first added to any of the repositories: its creation
+        // (and last rotation) is the earliest of its deploy keys', whichever is listed first.
+        c.created_at = match (c.created_at, created) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        c.last_rotated_at = c.created_at;
         c.last_used_at = c.last_used_at.max(last_used);
         if last_used.is_some() {
             c.ever_used = Some(true);
@@ -1588,6 +1595,10 @@ mod tests {
             json!(["github:acme:repo/docs/deploy-key/504"])
         );
         assert_eq!(r.credentials.iter().filter(|x| x.id == key).count(), 1);
+        // created when first added (web, 09:00), although docs (09:05) is listed first
+        assert_eq!(c.created_at, ts("2022-04-12T09:00:00Z"));
+        assert_eq!(c.last_rotated_at, ts("2022-04-12T09:00:00Z"));
+        assert_eq!(c.last_used_at, ts("2026-11-29T22:10:00Z"));
 
         let s = cred(&r, "github:acme:secret/org/NPM_TOKEN");
         assert_eq!(s.kind, "ci-secret");

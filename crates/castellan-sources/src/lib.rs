@@ -15,6 +15,8 @@ pub mod aws_authorization_details;
 pub mod aws_cloudtrail;
 pub mod aws_credential_report;
 pub mod aws_iam_lists;
+#[cfg(feature = "aws")]
+pub mod aws_live;
 pub mod aws_policy;
 pub mod azure;
 mod detect;

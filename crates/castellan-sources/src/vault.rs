@@ -895,6 +895,11 @@ fn audit_event(
             caller_identity
                 .or_else(|| (!req.remote_address.is_empty()).then(|| req.remote_address.clone())),
         )
+    } else if action == "revoked" && req.path != "auth/token/revoke-self" {
+        // The caller revoked another token (`revoke-accessor`, `revoke`, `revoke-orphan`) or a
+        // lease: what it revoked is named only in the request data, which is not read (and is
+        // HMAC'd by default). The caller is the actor, not the subject: its own token lives on.
+        (None, None, caller_identity)
     } else {
         (caller_identity.clone(), caller_credential, caller_identity)
     };
@@ -1064,14 +1069,28 @@ mod tests {
             pol.identity_id.as_deref(),
             Some("vault:prod:token-role/root")
         );
-        // with hmac_accessor=false the accessor links the event to the token
+        // the root token (its accessor in the clear: hmac_accessor=false) revokes another token
+        // by accessor: the root token is the actor, not what was revoked (it creates a token a
+        // minute later)
         let rev = ev("vault:prod:audit/2b1c4f0e-1111-4a2b-9c3d-000000000005:request");
         assert_eq!(rev.action, "revoked");
+        assert_eq!(rev.credential_id, None);
+        assert_eq!(rev.identity_id, None);
+        assert_eq!(rev.actor.as_deref(), Some("vault:prod:token-role/root"));
+        assert_eq!(rev.attributes["path"], "auth/token/revoke-accessor");
+        assert_eq!(rev.attributes["namespace"], "ops/");
+        // revoke-self revokes the caller's own token: with a clear accessor, that credential
+        let own = br#"{"time":"2026-11-30T11:00:00Z","type":"request","auth":{"accessor":"8cRyUlDkuRSxi8IcNp5oAQXV","display_name":"root","policies":["root"]},"request":{"id":"r-self","operation":"update","path":"auth/token/revoke-self"}}"#;
+        let own = parse_for("own.log", own, Some("prod")).expect("parse");
+        assert_eq!(own.events[0].action, "revoked");
         assert_eq!(
-            rev.credential_id.as_deref(),
+            own.events[0].credential_id.as_deref(),
             Some("vault:prod:token/8cRyUlDkuRSxi8IcNp5oAQXV")
         );
-        assert_eq!(rev.attributes["namespace"], "ops/");
+        assert_eq!(
+            own.events[0].identity_id.as_deref(),
+            Some("vault:prod:token-role/root")
+        );
         let create = ev("vault:prod:audit/2b1c4f0e-1111-4a2b-9c3d-000000000006:response");
         assert_eq!(create.action, "issued");
         assert_eq!(create.actor.as_deref(), Some("vault:prod:token-role/root"));

@@ -56,6 +56,9 @@ pub struct StoredCredential {
     pub provenance: Provenance,
     /// Every source that reports (or reported) it, present ones first.
     pub sources: Vec<String>,
+    /// Every identity a sighting ties it to (the same SSH key authorised for two accounts), the
+    /// merged `identity_id` first.
+    pub identities: Vec<String>,
 }
 
 /// A lifecycle event reported by a source, with the import run that first brought it.
@@ -301,10 +304,12 @@ fn credential_row(row: Vec<Val>) -> Result<StoredCredential, StoreError> {
         attributes: c.json()?,
     };
     let sources = vec![credential.source.clone()];
+    let identities = credential.identity_id.iter().cloned().collect();
     Ok(StoredCredential {
         credential,
         provenance: c.provenance()?,
         sources,
+        identities,
     })
 }
 
@@ -357,6 +362,12 @@ fn merge_credential(into: &mut StoredCredential, other: StoredCredential) {
             // The most restrictive present view wins: a key one source saw revoked is revoked.
             into.credential.status = o.status;
         }
+    }
+    if let Some(i) = &o.identity_id
+        && other_present
+        && !into.identities.contains(i)
+    {
+        into.identities.push(i.clone());
     }
     let c = &mut into.credential;
     if c.identity_id.is_none() {

@@ -136,6 +136,8 @@ pub enum ImportSource {
     /// Kubernetes: `kubectl get serviceaccounts,secrets,roles,clusterroles,rolebindings,clusterrolebindings,pods -A -o json`, or manifest YAML.
     #[value(alias = "k8s")]
     Kubernetes,
+    /// AWS IAM read live through the API (with `--live`; needs a build with the `aws` feature).
+    Aws,
     /// AWS IAM list outputs: `list-access-keys` (with last use), `list-roles`, `list-ssh-public-keys`, `list-server-certificates`, `list-service-specific-credentials`.
     AwsIamLists,
     /// AWS CloudTrail log files as S3 holds them (`.json.gz`) or decompressed, and `lookup-events` output.
@@ -163,9 +165,12 @@ pub struct ImportArgs {
     /// The source format.
     #[arg(value_enum)]
     pub source: ImportSource,
-    /// Files to import.
-    #[arg(required = true)]
+    /// Files or folders to import.
     pub paths: Vec<PathBuf>,
+    /// Read the source live through its API instead of files (`castellan import aws --live`).
+    /// This is the only import that makes network calls; it is read-only.
+    #[arg(long)]
+    pub live: bool,
     /// Cluster name used in Kubernetes ids (`k8s:CLUSTER:ns/sa/name`) [default: each file's name without extension].
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,

@@ -9,9 +9,18 @@ fn same_source(a: SourceKind, b: SourceKind) -> bool {
 }
 
 pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
+    if a.live || matches!(a.source, ImportSource::Aws) {
+        return live(g, a);
+    }
+    if a.paths.is_empty() {
+        return Err(usage(
+            "name at least one file or folder to import (or `castellan import aws --live`)".into(),
+        ));
+    }
     let mut ctx = output::open(g)?;
     let kind = match a.source {
         ImportSource::Auto => None,
+        ImportSource::Aws => None,
         ImportSource::Governance => Some(SourceKind::Governance),
         ImportSource::AwsCredentialReport => Some(SourceKind::AwsCredentialReport),
         ImportSource::AwsAuthorizationDetails => Some(SourceKind::AwsAuthorizationDetails),
@@ -91,9 +100,52 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
     let bar = Bar::new(g);
     let reports = castellan_pipeline::import_paths(&mut ctx, &paths, &bar);
     bar.finish();
-    let reports = reports?;
+    print_reports(g, &reports?)
+}
+
+fn usage(msg: String) -> Failure {
+    Failure {
+        code: crate::exit::INPUT,
+        error: anyhow::anyhow!(msg),
+    }
+}
+
+/// `castellan import aws --live`.
+fn live(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
+    if !matches!(a.source, ImportSource::Aws) {
+        return Err(usage(format!(
+            "--live reads a source through its API; only `castellan import aws --live` exists (got {:?}); import {:?} exports as files",
+            a.source, a.source
+        )));
+    }
+    if !a.live {
+        return Err(usage("`castellan import aws` reads AWS IAM live and needs --live; to import exports from files, name their format (aws-credential-report, aws-authorization-details, aws-iam-lists, aws-cloudtrail) or use `auto`".into()));
+    }
+    if !a.paths.is_empty() {
+        return Err(usage(
+            "--live reads the API and takes no files; import files separately".into(),
+        ));
+    }
+    live_import(g)
+}
+
+#[cfg(feature = "aws")]
+fn live_import(g: &Global) -> Result<u8, Failure> {
+    let mut ctx = output::open(g)?;
+    let bar = Bar::new(g);
+    let reports = castellan_pipeline::import_aws_live(&mut ctx, &bar);
+    bar.finish();
+    print_reports(g, &reports?)
+}
+
+#[cfg(not(feature = "aws"))]
+fn live_import(_g: &Global) -> Result<u8, Failure> {
+    Err(usage("this castellan was built without live AWS support; build it with `cargo install --path crates/castellan --features aws` (the AWS SDK takes several minutes to compile, so it is not in the default build)".into()))
+}
+
+fn print_reports(g: &Global, reports: &[castellan_pipeline::ImportReport]) -> Result<u8, Failure> {
     if g.json {
-        output::print_json(&serde_json::to_value(&reports)?);
+        output::print_json(&serde_json::to_value(reports)?);
     } else if !g.quiet {
         let mut t = output::table(&[
             "file",
@@ -105,7 +157,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
             "gone",
             "new events",
         ]);
-        for r in &reports {
+        for r in reports {
             t.add_row(vec![
                 r.path.clone(),
                 r.source.clone(),

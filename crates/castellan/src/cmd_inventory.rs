@@ -11,7 +11,13 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     match cmd {
         InventoryCmd::List { kind, unowned, all } => {
-            let creds = ctx.store.credentials()?;
+            let mut creds: std::collections::HashMap<String, Vec<StoredCredential>> =
+                std::collections::HashMap::new();
+            for c in ctx.store.credentials()? {
+                for owner in &c.identities {
+                    creds.entry(owner.clone()).or_default().push(c.clone());
+                }
+            }
             let risks = castellan_report::RiskContext::load(&mut ctx.store)?;
             let mut items = Vec::new();
             for si in ctx.store.identities()? {
@@ -24,13 +30,7 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                 if *unowned && si.attribution.owner.is_some() {
                     continue;
                 }
-                let mine: Vec<StoredCredential> = creds
-                    .iter()
-                    .filter(|c| {
-                        c.credential.identity_id.as_deref() == Some(si.identity.id.as_str())
-                    })
-                    .cloned()
-                    .collect();
+                let mine: Vec<StoredCredential> = creds.remove(&si.identity.id).unwrap_or_default();
                 items.push(castellan_report::inventory_item(
                     &si,
                     &mine,

@@ -264,3 +264,14 @@ fn a_folder_of_logs_and_bad_logs() {
         .assert()
         .success();
 }
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn live_aws_needs_the_feature() {
+    let dir = tempfile::tempdir().expect("tmp");
+    castellan(dir.path())
+        .args(["import", "aws", "--live"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--features aws"));
+}
