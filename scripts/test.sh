@@ -86,17 +86,23 @@ if [ -z "${SKIP_MOTO:-}" ]; then
   export CASTELLAN_TEST_MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 fi
 
+# openssl for the live TLS tests (they make a certificate and serve it with `openssl s_server`).
+if ! command -v openssl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  log "installing openssl (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
+
 if [ -z "${SKIP_LINT:-}" ]; then
   log "cargo fmt --check"
   cargo fmt --all -- --check
   log "cargo clippy"
   cargo clippy --workspace --all-targets --locked -- -D warnings
-  log "cargo clippy (feature aws: live AWS IAM)"
-  cargo clippy -p castellan --features aws --all-targets --locked -- -D warnings
+  log "cargo clippy (features aws, tls: live AWS IAM, live TLS endpoints)"
+  cargo clippy -p castellan --features aws,tls --all-targets --locked -- -D warnings
 fi
 
 log "cargo test"
 cargo test --workspace --locked
 
-log "cargo test (feature aws: live AWS IAM against moto)"
-cargo test -p castellan --features aws --locked --test aws_live
+log "cargo test (features aws, tls: live AWS IAM against moto, live TLS against openssl s_server)"
+cargo test -p castellan --features aws,tls --locked --test aws_live --test tls_live

@@ -4,10 +4,13 @@
 //!
 //!     cargo bench -p castellan-pipeline --bench sources -- aws    # authorization details: 100,000 users, 50,000 roles
 //!     cargo bench -p castellan-pipeline --bench sources -- k8s    # kubectl List: 200,000 objects
+//!     cargo bench -p castellan-pipeline --bench sources -- cloudtrail  # 100 gzip'd logs, 200,000 records
 //!     CASTELLAN_BENCH_USERS=10000 CASTELLAN_BENCH_ROLES=5000 cargo bench -p castellan-pipeline --bench sources -- aws
 //!     CASTELLAN_BENCH_K8S_NAMESPACES=200 cargo bench -p castellan-pipeline --bench sources -- k8s
 
 use std::io::Write;
+
+use base64::Engine;
 use std::time::Instant;
 
 use castellan_model::Clock;
@@ -146,8 +149,9 @@ fn write_k8s(path: &std::path::Path, namespaces: usize) -> usize {
             item(
                 &mut f,
                 format!(
-                    r#"{{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {{"name": "sa-{s}-token", "namespace": "ns-{ns}", "creationTimestamp": "2024-03-04T09:12:00Z", "labels": {{"kubernetes.io/legacy-token-last-used": "2026-11-{:02}"}}, "annotations": {{"kubernetes.io/service-account.name": "sa-{s}", "kubernetes.io/service-account.uid": "{ns:08}-{s:04}-4000-8000-000000000000"}}}}, "data": {{"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJleGFtcGxlCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K", "namespace": "bnMtMA==", "token": "{token}{ns}x{s}"}}}}"#,
-                    1 + (s % 28)
+                    r#"{{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {{"name": "sa-{s}-token", "namespace": "ns-{ns}", "creationTimestamp": "2024-03-04T09:12:00Z", "labels": {{"kubernetes.io/legacy-token-last-used": "2026-11-{:02}"}}, "annotations": {{"kubernetes.io/service-account.name": "sa-{s}", "kubernetes.io/service-account.uid": "{ns:08}-{s:04}-4000-8000-000000000000"}}}}, "data": {{"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJleGFtcGxlCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K", "namespace": "bnMtMA==", "token": "{}"}}}}"#,
+                    1 + (s % 28),
+                    base64::engine::general_purpose::STANDARD.encode(format!("{token}.{ns}.{s}"))
                 ),
             );
         }
@@ -261,6 +265,80 @@ fn bench_k8s() {
     println!("peak resident memory: {:.0} MiB", peak_rss_mib());
 }
 
+/// Writes `files` gzip'd CloudTrail log files of `per_file` records each, as S3 holds them:
+/// 2,000 IAM users with long-term keys calling S3/SQS/STS, 2 % refused, 1 % IAM lifecycle calls.
+fn write_cloudtrail(dir: &std::path::Path, files: usize, per_file: usize) -> usize {
+    let mut n = 0usize;
+    for f in 0..files {
+        let path = dir.join(format!(
+            "123456789012_CloudTrail_eu-central-1_20261130T{:04}Z_bench.json.gz",
+            f
+        ));
+        let file = std::fs::File::create(&path).expect("create");
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        write!(gz, "{{\"Records\":[").expect("w");
+        for r in 0..per_file {
+            let i = f * per_file + r;
+            let user = i % 2000;
+            let (name, source, extra) = match i % 100 {
+                0 => ("CreateAccessKey", "iam.amazonaws.com", format!(r#","requestParameters":{{"userName":"svc-{:05}"}},"responseElements":{{"accessKey":{{"accessKeyId":"AKIABENCHNEW{:08}","status":"Active"}}}}"#, (user + 1) % 2000, i)),
+                1 | 2 => ("GetObject", "s3.amazonaws.com", r#","errorCode":"AccessDenied","errorMessage":"Access Denied""#.to_string()),
+                3 => ("AssumeRole", "sts.amazonaws.com", r#","requestParameters":{"roleArn":"arn:aws:iam::123456789012:role/deploy","roleSessionName":"s"},"responseElements":{"credentials":{"accessKeyId":"ASIABENCHSESSION0001","sessionToken":"benchtoken","expiration":"Nov 30, 2026 6:40:02 PM"}}"#.to_string()),
+                _ => ("SendMessage", "sqs.amazonaws.com", r#","requestParameters":{"queueUrl":"https://sqs.eu-central-1.amazonaws.com/123456789012/q"}"#.to_string()),
+            };
+            write!(
+                gz,
+                r#"{}{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","principalId":"AIDA{user:016}","arn":"arn:aws:iam::123456789012:user/svc-{user:05}","accountId":"123456789012","accessKeyId":"AKIABENCH{user:011}","userName":"svc-{user:05}"}},"eventTime":"2026-11-30T{:02}:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"eu-central-1","sourceIPAddress":"198.51.100.{}","userAgent":"aws-sdk-go-v2/1.32.6 os/linux lang/go#1.23.4","requestID":"r-{i}","eventID":"e-{f}-{r}-bench","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"{extra}}}"#,
+                if r == 0 { "" } else { "," },
+                (i / 3600) % 24,
+                (i / 60) % 60,
+                i % 60,
+                i % 250,
+            )
+            .expect("w");
+            n += 1;
+        }
+        write!(gz, "]}}").expect("w");
+        gz.finish().expect("gzip");
+    }
+    n
+}
+
+fn bench_cloudtrail() {
+    let files = env("CASTELLAN_BENCH_CT_FILES", 100);
+    let per_file = env("CASTELLAN_BENCH_CT_RECORDS", 2000);
+    let dir = tempfile::tempdir().expect("tmp");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let records = write_cloudtrail(&logs, files, per_file);
+    println!("CloudTrail: {files} gzip'd log files, {records} records");
+    let clock = Clock::from_option(Some("2026-12-01T00:00:00Z")).expect("clock");
+    let db = dir.path().join("ct.db").display().to_string();
+    let mut ctx = Context::open(&db, &dir.path().join("data"), clock).expect("open");
+    let mut paths: Vec<(std::path::PathBuf, Option<castellan_sources::SourceKind>)> =
+        std::fs::read_dir(&logs)
+            .expect("ls")
+            .map(|e| (e.expect("entry").path(), None))
+            .collect();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    let start = Instant::now();
+    let reports = import_paths(&mut ctx, &paths, &Silent).expect("import");
+    let secs = start.elapsed().as_secs_f64();
+    let events: u64 = reports.iter().map(|r| r.events_added).sum();
+    println!(
+        "import into SQLite (first): {secs:.2} s = {:.0} records/s ({events} events stored)",
+        records as f64 / secs
+    );
+    let start = Instant::now();
+    import_paths(&mut ctx, &paths, &Silent).expect("import");
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "import into SQLite (again, nothing new): {secs:.2} s = {:.0} records/s",
+        records as f64 / secs
+    );
+    println!("peak resident memory: {:.0} MiB", peak_rss_mib());
+}
+
 fn main() {
     let which: Vec<String> = std::env::args()
         .skip(1)
@@ -268,6 +346,10 @@ fn main() {
         .collect();
     if which.iter().any(|w| w == "k8s") {
         bench_k8s();
+        return;
+    }
+    if which.iter().any(|w| w == "cloudtrail") {
+        bench_cloudtrail();
         return;
     }
     let users = env("CASTELLAN_BENCH_USERS", 100_000);

@@ -77,7 +77,8 @@ fn read_head(path: &Path) -> Result<Vec<u8>, SourceError> {
 pub type Discovered = (Vec<(PathBuf, SourceKind)>, Vec<Skipped>);
 
 /// Finds the files under `dir` that Castellan recognises (by content), in path order, and lists
-/// the others as skipped. Hidden files and folders (`.git`, `.castellan`) are not visited.
+/// the others as skipped. Hidden files and folders (`.git`, `.castellan`) are not visited, except
+/// `.ssh` folders (they hold `authorized_keys`).
 pub fn discover(dir: &Path) -> Result<Discovered, PipelineError> {
     if !dir.is_dir() {
         return Err(PipelineError::Usage(format!(
@@ -94,7 +95,9 @@ pub fn discover(dir: &Path) -> Result<Discovered, PipelineError> {
             let entry = entry
                 .map_err(|e| PipelineError::Usage(format!("cannot list {}: {e}", d.display())))?;
             let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
+            // Hidden entries are skipped (`.git`, `.castellan`, editors' folders), except the
+            // `.ssh` folders that hold authorized_keys files.
+            if name.to_string_lossy().starts_with('.') && name != ".ssh" {
                 continue;
             }
             let path = entry.path();
@@ -232,6 +235,7 @@ fn resolve_access_keys(
     tx: &mut Tx<'_>,
     kind: SourceKind,
     records: &mut castellan_sources::Records,
+    cache: &mut ImportCache,
 ) -> Result<(), PipelineError> {
     let key_of = |c: &castellan_model::Credential| {
         c.attributes
@@ -288,17 +292,18 @@ fn resolve_access_keys(
             }
         }
         SourceKind::AwsCloudTrail => {
-            let known = tx.store()?.access_key_ids()?;
+            // Read once per transaction: the inventories are imported before the logs.
+            if cache.access_keys.is_none() {
+                cache.access_keys = Some(tx.store()?.access_key_ids()?);
+            }
+            let known = cache.access_keys.as_ref();
             for c in &records.credentials {
-                if let Some(id) = key_of(c).and_then(|k| known.get(&k)) {
+                if let Some(id) = key_of(c).and_then(|k| known.and_then(|m| m.get(&k))) {
                     map.insert(c.id.clone(), id.clone());
                 }
             }
         }
-        _ => return Ok(()),
-    }
-    if map.is_empty() {
-        return Ok(());
+        _ => {}
     }
     for c in &mut records.credentials {
         if let Some(id) = map.get(&c.id) {
@@ -310,13 +315,67 @@ fn resolve_access_keys(
             e.credential_id = Some(id.clone());
         }
     }
+    {
+        // A log sighting keeps the latest use any log showed: logs may be imported in any order.
+        for c in records
+            .credentials
+            .iter_mut()
+            .filter(|c| is_log_scope(&c.scope))
+        {
+            let key = (c.id.clone(), c.scope.clone());
+            let stored = match cache.last_used.get(&key) {
+                Some(t) => *t,
+                None => tx.store()?.sighting_last_used(&c.id, &c.source, &c.scope)?,
+            };
+            c.last_used_at = match (c.last_used_at, stored) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if c.last_used_at.is_some() {
+                c.ever_used = Some(true);
+            }
+            cache.last_used.insert(key, c.last_used_at);
+        }
+    }
     Ok(())
+}
+
+/// Whether a scope holds sightings from a log (CloudTrail, a Vault audit device): a log covers a
+/// time slice, not the estate, so what it does not mention is not gone, and its sightings keep
+/// the latest use any log showed.
+fn is_log_scope(scope: &str) -> bool {
+    scope.ends_with(":cloudtrail") || scope.contains(":audit:") || scope.ends_with(":audit")
+}
+
+/// What one import transaction reads once and reuses across its files.
+#[derive(Debug, Default)]
+pub(crate) struct ImportCache {
+    /// Access key id ⇒ inventory credential id.
+    access_keys: Option<std::collections::HashMap<String, String>>,
+    /// (credential id, scope) ⇒ the latest use a log sighting holds so far.
+    last_used: std::collections::HashMap<(String, String), Option<jiff::Timestamp>>,
+    /// Chains read live from TLS endpoints (`castellan import tls`), by the file they were kept
+    /// in: imported as x509 with the endpoint's stable scope instead of the file's.
+    live_tls: std::collections::BTreeMap<PathBuf, LiveEndpoint>,
+}
+
+/// What a live TLS read adds to the chain it kept in a file.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) struct LiveEndpoint {
+    /// `HOST:PORT`.
+    endpoint: String,
+    /// Attributes for every certificate of the chain (`tls_version`, `cipher_suite`…).
+    attributes: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A file imported but not yet swept: the run is finished once every file of its source is in.
 struct Pending {
     report: ImportReport,
     scopes: Vec<String>,
+    /// Whether records of these scopes that the file does not list are gone (inventories) or
+    /// not (logs: a log file covers a time slice, not the estate).
+    sweep: bool,
     data_as_of: Option<String>,
 }
 
@@ -329,9 +388,20 @@ pub(crate) fn import_files(
     env: ImportEnv<'_>,
     progress: &dyn Progress,
 ) -> Result<Vec<ImportReport>, PipelineError> {
+    import_files_with(tx, files, env, progress, ImportCache::default())
+}
+
+/// [`import_files`] with a prepared cache (live TLS reads).
+fn import_files_with(
+    tx: &mut Tx<'_>,
+    files: &[(PathBuf, SourceKind)],
+    env: ImportEnv<'_>,
+    progress: &dyn Progress,
+    mut cache: ImportCache,
+) -> Result<Vec<ImportReport>, PipelineError> {
     let mut pending = Vec::with_capacity(files.len());
     for (path, kind) in files {
-        pending.push(import_file(tx, path, *kind, env, progress)?);
+        pending.push(import_file(tx, path, *kind, env, progress, &mut cache)?);
     }
     // Sweep each source's scopes once, after its last file, counting from its first run.
     let mut sources: Vec<&str> = Vec::new();
@@ -351,7 +421,9 @@ pub(crate) fn import_files(
         let since = pending[first].report.run;
         let scopes: BTreeSet<String> = group
             .iter()
+            .filter(|&&i| pending[i].sweep)
             .flat_map(|&i| pending[i].scopes.iter().cloned())
+            .filter(|scope| !is_log_scope(scope))
             .collect();
         let mut gone = 0;
         for scope in &scopes {
@@ -390,6 +462,7 @@ fn import_file(
     kind: SourceKind,
     env: ImportEnv<'_>,
     progress: &dyn Progress,
+    cache: &mut ImportCache,
 ) -> Result<Pending, PipelineError> {
     let display = path.display().to_string();
     progress.message(&format!("importing {display}"));
@@ -458,9 +531,18 @@ fn import_file(
         | SourceKind::Ssh => {
             let bytes = read_all(path, MAX_EXPORT_BYTES, "an export")?;
             let sha = hex::encode(Sha256::digest(&bytes));
-            let mut records = parse_whole(kind, path, &display, &bytes, env)?;
+            let mut records = match cache.live_tls.get(path) {
+                Some(live) if kind == SourceKind::X509 => {
+                    let mut r = castellan_sources::x509::parse_endpoint(&live.endpoint, &bytes)?;
+                    for c in &mut r.credentials {
+                        c.attributes.extend(live.attributes.clone());
+                    }
+                    r
+                }
+                _ => parse_whole(kind, path, &display, &bytes, env)?,
+            };
             drop(bytes);
-            resolve_access_keys(tx, kind, &mut records)?;
+            resolve_access_keys(tx, kind, &mut records, cache)?;
             let run = tx.start_run(kind.name(), &display, &sha)?;
             let mut scopes = BTreeSet::new();
             for c in &records.credentials {
@@ -507,6 +589,7 @@ fn import_file(
     Ok(Pending {
         report,
         scopes,
+        sweep: kind != SourceKind::AwsCloudTrail,
         data_as_of,
     })
 }
@@ -692,6 +775,16 @@ pub fn import_paths(
     paths: &[(PathBuf, Option<SourceKind>)],
     progress: &dyn Progress,
 ) -> Result<Vec<ImportReport>, PipelineError> {
+    import_paths_with(ctx, paths, progress, ImportCache::default())
+}
+
+/// [`import_paths`] with a prepared cache (live TLS reads).
+fn import_paths_with(
+    ctx: &mut Context,
+    paths: &[(PathBuf, Option<SourceKind>)],
+    progress: &dyn Progress,
+    cache: ImportCache,
+) -> Result<Vec<ImportReport>, PipelineError> {
     let mut resolved = Vec::new();
     for (path, kind) in paths {
         let kind = match kind {
@@ -716,7 +809,7 @@ pub fn import_paths(
         account: ctx.account.as_deref(),
     };
     let mut tx = ctx.store.begin(now)?;
-    let reports = import_files(&mut tx, &resolved, env, progress)?;
+    let reports = import_files_with(&mut tx, &resolved, env, progress, cache)?;
     attribute_all(&mut tx)?;
     tx.commit()?;
     ctx.checkpoint()?;
@@ -769,4 +862,68 @@ pub fn import_aws_live(
     }
     ctx.account = Some(exports.account.clone());
     import_paths(ctx, &paths, progress)
+}
+
+/// Reads the certificate chains live TLS endpoints present (`castellan import tls HOST:PORT…`),
+/// keeps each chain as a PEM bundle under `<data dir>/live/tls-<time>/<host>_<port>.pem` as
+/// evidence of what was served, and imports them as `x509` in one transaction, each with the
+/// stable scope `x509:tls:HOST:PORT` and the negotiated `tls_version` and `cipher_suite`.
+/// Every endpoint is read before anything is written: one that cannot be read (name not found,
+/// connection refused, timeout, not TLS) is an input error naming it, and nothing is committed.
+#[cfg(feature = "tls")]
+pub fn import_tls_live(
+    ctx: &mut Context,
+    endpoints: &[castellan_sources::tls_live::Endpoint],
+    progress: &dyn Progress,
+) -> Result<Vec<ImportReport>, PipelineError> {
+    use castellan_sources::tls_live;
+    let endpoints: BTreeSet<&tls_live::Endpoint> = endpoints.iter().collect();
+    if endpoints.is_empty() {
+        return Err(PipelineError::Usage(
+            "name at least one endpoint: castellan import tls HOST:PORT…".into(),
+        ));
+    }
+    let mut read = Vec::with_capacity(endpoints.len());
+    for endpoint in endpoints {
+        let presented = tls_live::fetch(endpoint, &|m| progress.message(m)).map_err(|e| {
+            PipelineError::Source(SourceError::File {
+                path: e.endpoint,
+                message: e.message,
+            })
+        })?;
+        read.push(presented);
+    }
+    let stamp: String = castellan_model::format_ts(ctx.clock.now())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let dir = ctx.data_dir.join("live").join(format!("tls-{stamp}"));
+    std::fs::create_dir_all(&dir).map_err(|source| PipelineError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut cache = ImportCache::default();
+    let mut paths = Vec::new();
+    for presented in &read {
+        let name = presented.endpoint.file_name();
+        let mut path = dir.join(&name);
+        let mut n = 1;
+        while cache.live_tls.contains_key(&path) {
+            n += 1;
+            path = dir.join(format!("{}-{n}.pem", name.trim_end_matches(".pem")));
+        }
+        std::fs::write(&path, presented.pem()).map_err(|source| PipelineError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        cache.live_tls.insert(
+            path.clone(),
+            LiveEndpoint {
+                endpoint: presented.endpoint.to_string(),
+                attributes: presented.attributes(),
+            },
+        );
+        paths.push((path, Some(SourceKind::X509)));
+    }
+    import_paths_with(ctx, &paths, progress, cache)
 }

@@ -13,5 +13,7 @@ mod run;
 pub use context::{Context, PipelineError, Progress, Silent, default_data_dir};
 #[cfg(feature = "aws")]
 pub use import::import_aws_live;
+#[cfg(feature = "tls")]
+pub use import::import_tls_live;
 pub use import::{Discovered, ImportReport, Skipped, discover, import_paths};
 pub use run::{AssessReport, RunReport, assess, run_estate};

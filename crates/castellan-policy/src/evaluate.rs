@@ -197,7 +197,25 @@ pub const BUILTIN: &[&str] = &[
 ];
 
 /// Kinds of credential that are static, long-lived secrets (subject to rotation).
-const STATIC_SECRET_KINDS: &[&str] = &["access-key", "api-key", "client-secret", "token", "secret"];
+const STATIC_SECRET_KINDS: &[&str] = &[
+    "access-key",
+    "api-key",
+    "client-secret",
+    "token",
+    "secret",
+    "service-account-key",
+    "service-credential",
+];
+
+/// A long-lived secret its holder must rotate: a static kind, and not one the provider rotates
+/// itself (GCP system-managed keys, Azure managed identities' certificates).
+fn is_static_secret(c: &Credential) -> bool {
+    STATIC_SECRET_KINDS.contains(&c.kind.as_str())
+        && !matches!(
+            c.attributes.get("rotation").and_then(Value::as_str),
+            Some("google-managed" | "azure-managed" | "not-applicable")
+        )
+}
 
 fn days(d: SignedDuration) -> i64 {
     d.as_secs() / 86_400
@@ -473,7 +491,7 @@ fn offboarding(cx: &mut Ctx<'_>, v: &IdentityView) {
         }
         let known: Vec<&str> = active
             .iter()
-            .filter(|c| STATIC_SECRET_KINDS.contains(&c.kind.as_str()) || c.kind == "password")
+            .filter(|c| is_static_secret(c) || c.kind == "password")
             .filter(|c| c.last_rotated_at.or(c.created_at).is_none_or(|r| r < left))
             .map(|c| c.id.as_str())
             .collect();
@@ -534,7 +552,7 @@ fn provider_managed(v: &IdentityView) -> bool {
             .attributes
             .get("managed_by")
             .and_then(Value::as_str),
-        Some("aws" | "kubernetes")
+        Some("aws" | "kubernetes" | "google" | "microsoft")
     )
 }
 
@@ -650,7 +668,7 @@ fn privileged_hardening(cx: &mut Ctx<'_>, v: &IdentityView) {
     let keys: Vec<&str> = v
         .credentials
         .iter()
-        .filter(|c| c.status == Status::Active && STATIC_SECRET_KINDS.contains(&c.kind.as_str()))
+        .filter(|c| c.status == Status::Active && is_static_secret(c))
         .map(|c| c.id.as_str())
         .collect();
     if !keys.is_empty() {
@@ -724,7 +742,7 @@ fn interactive_use(cx: &mut Ctx<'_>, v: &IdentityView) {
     let keys: Vec<&str> = v
         .credentials
         .iter()
-        .filter(|c| c.status == Status::Active && STATIC_SECRET_KINDS.contains(&c.kind.as_str()))
+        .filter(|c| c.status == Status::Active && is_static_secret(c))
         .map(|c| c.id.as_str())
         .collect();
     // Sessions seen in the logs weigh more than the possibility: they come first.
@@ -910,7 +928,7 @@ fn rotation(cx: &mut Ctx<'_>, v: &IdentityView) {
     let max = cx.estate.thresholds.rotation_max_age_days;
     let now = cx.estate.now;
     for c in &v.credentials {
-        if c.status != Status::Active || !STATIC_SECRET_KINDS.contains(&c.kind.as_str()) {
+        if c.status != Status::Active || !is_static_secret(c) {
             continue;
         }
         match c.last_rotated_at.or(c.created_at) {

@@ -63,6 +63,7 @@ pub fn inventory_item(
                 "attributes": c.attributes,
                 "sources": sc.sources,
                 "identities": sc.identities,
+                "sightings": (!sc.sightings.is_empty()).then_some(&sc.sightings),
                 "provenance": sc.provenance,
             })
         }).collect::<Vec<_>>(),

@@ -393,15 +393,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
     Ok(records)
 }
 
-/// Every long-term access key the log shows in use becomes a credential sighting of this file
-/// (scope `aws:<account>:cloudtrail:<file name>`, so another log file never marks it gone), with
-/// its last use: the import merges it with the inventory's record of the same key.
-fn sightings(path: &str, records: &mut Records) {
-    let file = std::path::Path::new(path)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or(path)
-        .to_string();
+/// Every long-term access key the log shows in use becomes a credential sighting (scope
+/// `aws:<account>:cloudtrail`; the import never sweeps log scopes, since a log file covers a
+/// time slice, and keeps the latest use any log showed), with its last use: the import merges
+/// it with the inventory's record of the same key.
+fn sightings(_path: &str, records: &mut Records) {
     let mut keys: std::collections::BTreeMap<String, Credential> = Default::default();
     for e in &records.events {
         let (Some(cid), Some(key)) = (
@@ -422,7 +418,7 @@ fn sightings(path: &str, records: &mut Records) {
                 identity_id: e.identity_id.clone(),
                 kind: "access-key".into(),
                 source: SOURCE.into(),
-                scope: format!("aws:{account}:cloudtrail:{file}"),
+                scope: format!("aws:{account}:cloudtrail"),
                 name: format!("access key {key}"),
                 status: castellan_model::Status::Unknown,
                 created_at: None,

@@ -16,11 +16,14 @@
 //! ```
 //!
 //! and, alone, the raw responses that name their organisation: the installations page
-//! (`{"total_count", "installations"}`; the org is the installations' `account`), the
-//! fine-grained PAT list (the org is in `repositories_url`), a repository's deploy keys (the org
-//! and repository are in each key's `url`) and the audit log (each event's `org`). Several JSON
-//! documents may follow each other in one file, as `gh api --paginate` prints them. An Actions
-//! secrets page does not say whose secrets it lists, so it is only read inside the bundle.
+//! (`{"total_count", "installations"}`; the org is the installations' `account`), a
+//! repository's deploy keys (the org and repository are in each key's `url`) and the audit log
+//! (each event's `org`). Several JSON documents may follow each other in one file, as
+//! `gh api --paginate` prints them. An Actions secrets page does not say whose secrets it lists,
+//! and the fine-grained PAT list names its organisation only by number (`repositories_url` is
+//! `…/organizations/<id>/personal-access-tokens/<id>/repositories`), so both are only read
+//! inside the bundle (or, for PATs, with another document of the same file that names the
+//! organisation; an `…/orgs/<org>/…` URL is read too).
 //!
 //! Yields GitHub App installations and fine-grained PATs as identities with their privilege
 //! (from their permissions, and why), deploy keys as identities with an `ssh-key` credential
@@ -335,12 +338,35 @@ fn offset_in(outer: &str, inner: &str) -> usize {
     (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }
 
+/// A serde message with any quoted input string replaced by [`show_value`]: a token pasted into
+/// a field of the wrong type must not be echoed.
+fn scrub(message: &str) -> String {
+    let Some(i) = message.find("string \"") else {
+        return message.to_string();
+    };
+    let start = i + "string \"".len();
+    let end = message[start..]
+        .rfind("\", expected")
+        .map(|j| start + j)
+        .or_else(|| message.rfind('"').filter(|&j| j >= start));
+    match end {
+        Some(end) => format!(
+            "{}string {}{}",
+            &message[..i],
+            show_value(&message[start..end]),
+            &message[end + 1..]
+        ),
+        None => format!("{}string (value hidden)", &message[..i]),
+    }
+}
+
 fn json_error(path: &str, base_line: u64, e: &serde_json::Error, field: String) -> SourceError {
     let line = base_line + e.line().saturating_sub(1) as u64;
     let mut message = e.to_string();
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
+    let mut message = scrub(&message);
     if e.is_eof() {
         message = format!("{message}: the file ends early (truncated?)");
     }
@@ -436,6 +462,15 @@ impl Export {
 fn org_in_url(url: &str) -> Option<&str> {
     let rest = url.split("/orgs/").nth(1)?;
     rest.split('/').next().filter(|s| !s.is_empty())
+}
+
+/// `…/organizations/<numeric id>/…` in an API URL: how GitHub names the organisation in a
+/// fine-grained PAT grant's `repositories_url`, which does not tell its login.
+fn org_number_in_url(url: &str) -> Option<&str> {
+    let rest = url.split("/organizations/").nth(1)?;
+    rest.split('/')
+        .next()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `…/repos/<owner>/<repo>/keys/<id>` in an API URL.
@@ -764,6 +799,28 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
             && ex.audit.is_empty()
         {
             return Ok(Records::default());
+        }
+        if !ex.pats.is_empty() {
+            // GitHub names the organisation of a PAT grant only by number
+            // (`https://api.github.com/organizations/<id>/personal-access-tokens/<id>/repositories`)
+            let numbers: BTreeSet<&str> = ex
+                .pats
+                .iter()
+                .filter_map(|p| org_number_in_url(&p.repositories_url))
+                .collect();
+            let which = match numbers.len() {
+                0 => String::new(),
+                _ => format!(
+                    " (organisation id {})",
+                    numbers.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            return Err(SourceError::File {
+                path: path.into(),
+                message: format!(
+                    "is a fine-grained PAT list (GET /orgs/{{org}}/personal-access-tokens), which names its organisation only by number{which}, not by login; export it with the bundle (scripts/export-github.sh ORG), which names the organisation in `github_org`"
+                ),
+            });
         }
         return Err(SourceError::File {
             path: path.into(),
@@ -1689,22 +1746,104 @@ mod tests {
         assert_eq!(r.identities.len(), 2);
         assert_eq!(r.identities[0].scope, "github:acme");
 
-        let r = parse("pats.json", PATS).expect("pats");
-        assert_eq!(r.identities.len(), 2);
-        assert_eq!(r.identities[0].id, "github:acme:pat/7001");
+        // GitHub names a PAT grant's organisation only by number: see
+        // a_raw_pat_list_names_its_organisation_only_by_number
+        let e = parse("pats.json", PATS).expect_err("pats alone");
+        assert!(e.to_string().contains("export-github.sh"), "{e}");
 
         let r = parse("audit.json", AUDIT).expect("audit");
         assert_eq!(r.events.len(), 2);
         assert_eq!(r.events[0].id, "github:acme:audit/AbC123");
 
         // gh api --paginate prints one array per page, back to back
-        let mut two = PATS.to_vec();
+        let mut two = KEYS.to_vec();
         two.extend_from_slice(b"\n[]\n");
-        assert_eq!(parse("p.json", &two).expect("pages").identities.len(), 2);
+        assert_eq!(parse("k.json", &two).expect("pages").identities.len(), 2);
 
         let e = parse("s.json", br#"{"total_count": 1, "secrets": [{"name": "X", "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}]}"#)
             .expect_err("secrets alone");
         assert!(e.to_string().contains("export-github.sh"), "{e}");
+    }
+
+    #[test]
+    fn a_raw_pat_list_names_its_organisation_only_by_number() {
+        let text = String::from_utf8_lossy(PATS);
+        assert!(
+            text.contains("\"https://api.github.com/organizations/90010/personal-access-tokens/30001/repositories\""),
+            "the fixture has the URL form GitHub returns"
+        );
+        // alone: refused, saying why and what to do, and naming no token
+        let e = parse("pats.json", PATS).expect_err("no organisation login");
+        let s = e.to_string();
+        assert!(
+            s.starts_with("pats.json: is a fine-grained PAT list"),
+            "{s}"
+        );
+        assert!(s.contains("organisation id 90010"), "{s}");
+        assert!(s.contains("scripts/export-github.sh ORG"), "{s}");
+        assert!(s.contains("`github_org`"), "{s}");
+        assert!(!s.contains("rerun-workflows"), "{s}");
+        // recognised by content all the same, so `castellan run` names the source in the error
+        assert!(looks_like(&text));
+        // without any URL: still refused, pointing at the bundle
+        let bare = text.replace(
+            "https://api.github.com/organizations/90010/personal-access-tokens/30001/repositories",
+            "",
+        );
+        let bare = bare.replace(
+            "https://api.github.com/organizations/90010/personal-access-tokens/30002/repositories",
+            "",
+        );
+        let e = parse("pats.json", bare.as_bytes()).expect_err("no URL");
+        assert!(e.to_string().contains("export-github.sh"), "{e}");
+        assert!(!e.to_string().contains("organisation id"), "{e}");
+
+        // inside a bundle the organisation is `github_org`: the same list is read
+        let bundle = format!(
+            "{{\"github_org\": \"Acme\", \"exported_at\": \"2026-11-30T09:00:00Z\", \"personal_access_tokens\": {text}}}"
+        );
+        let r = parse("bundle.json", bundle.as_bytes()).expect("bundle");
+        assert_eq!(
+            r.identities
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>(),
+            ["github:acme:pat/7001", "github:acme:pat/7002"]
+        );
+        assert!(r.identities.iter().all(|i| i.scope == "github:acme"));
+        let warehouse = ident(&r, "github:acme:pat/7002");
+        assert_eq!(warehouse.privilege, Privilege::Admin);
+        // the bundle fixture uses the real URL form too
+        assert!(
+            String::from_utf8_lossy(BUNDLE)
+                .contains("/organizations/90010/personal-access-tokens/")
+        );
+        let r = parse("acme.json", BUNDLE).expect("bundle fixture");
+        assert!(r.identities.iter().any(|i| i.id == "github:acme:pat/9001"));
+
+        // another document of the same file that names the organisation is enough
+        let mut both = INSTALLS.to_vec();
+        both.push(b'\n');
+        both.extend_from_slice(PATS);
+        let r = parse("both.json", &both).expect("installations and PATs");
+        assert!(r.identities.iter().any(|i| i.id == "github:acme:pat/7001"));
+        // an `…/orgs/<org>/…` URL names it
+        let named = text.replace("/organizations/90010/", "/orgs/acme/");
+        let r = parse("pats.json", named.as_bytes()).expect("named");
+        assert_eq!(r.identities.len(), 2);
+        assert_eq!(r.identities[0].id, "github:acme:pat/7001");
+        assert_eq!(
+            org_number_in_url("https://api.github.com/organizations/90010/x"),
+            Some("90010")
+        );
+        assert_eq!(
+            org_number_in_url("https://api.github.com/organizations/acme/x"),
+            None
+        );
+        assert_eq!(
+            org_number_in_url("https://api.github.com/orgs/acme/x"),
+            None
+        );
     }
 
     #[test]
@@ -1780,6 +1919,16 @@ mod tests {
         for s in ["npm_PLANTED", "ghs_PLANTED"] {
             assert!(!dbg.contains(s) && !ser.contains(s), "{s} leaked");
         }
+        // a token pasted into a field of the wrong type is not echoed by the error
+        let bad = String::from_utf8_lossy(BUNDLE).replacen(
+            "\"read_only\": false",
+            "\"read_only\": \"ghs_PLANTEDinstallationTOKEN0123456789\"",
+            1,
+        );
+        let e = parse("b.json", bad.as_bytes()).expect_err("type");
+        let s = e.to_string();
+        assert!(s.contains("deploy_keys.web[0].read_only"), "{s}");
+        assert!(!s.contains("PLANTEDinstallation"), "{s}");
     }
 
     proptest::proptest! {

@@ -389,6 +389,29 @@ fn line_at(bytes: &[u8], at: usize) -> u64 {
         .count() as u64
 }
 
+/// Line numbers of increasing offsets, counted incrementally (a List of 200,000 objects must not
+/// recount the file from the start for each one).
+struct Lines<'b> {
+    bytes: &'b [u8],
+    at: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.at {
+            return line_at(self.bytes, offset);
+        }
+        self.line += self.bytes[self.at..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.at = offset;
+        self.line
+    }
+}
+
 fn offset_in(outer: &str, inner: &str) -> usize {
     (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }
@@ -457,6 +480,11 @@ impl Item<'_> {
 fn items_of_json<'a>(path: &str, text: &'a str) -> Result<Vec<Item<'a>>, SourceError> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
+    let mut lines = Lines {
+        bytes,
+        at: 0,
+        line: 1,
+    };
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
     loop {
         let start = stream.byte_offset();
@@ -467,12 +495,12 @@ fn items_of_json<'a>(path: &str, text: &'a str) -> Result<Vec<Item<'a>>, SourceE
                 return Err(json_error(path, line_at(bytes, start), &e, String::new()));
             }
         };
-        let line = line_at(bytes, offset_in(text, raw.get()));
+        let line = lines.at(offset_in(text, raw.get()));
         let env: JsonEnvelope<'_> = decode_json(path, raw.get(), line)?;
         match env.items {
             Some(items) if env.kind == "List" || env.kind.ends_with("List") => {
                 for (i, item) in items.into_iter().enumerate() {
-                    let line = line_at(bytes, offset_in(text, item.get()));
+                    let line = lines.at(offset_in(text, item.get()));
                     if !item.get().starts_with('{') {
                         return Err(SourceError::Field {
                             path: path.into(),

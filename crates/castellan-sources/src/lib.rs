@@ -26,6 +26,8 @@ pub mod github;
 pub mod governance;
 pub mod k8s;
 pub mod ssh;
+#[cfg(feature = "tls")]
+pub mod tls_live;
 pub mod vault;
 pub mod x509;
 

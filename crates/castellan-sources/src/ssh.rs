@@ -15,6 +15,11 @@
 //!   the path (see [`account_from_path`]) or given by the caller ([`parse_for`]). `root` is
 //!   `admin`; the rights of other accounts are not in the file.
 //!
+//! The scope of an import ([`scope_for`]) is the account `ssh:<host>:<user>` when its host is
+//! known, else the file name and a hash of the file's canonical path: never the path as spelt,
+//! so importing the same file under another spelling does not make a second sighting. Options
+//! are kept as written and matched case-insensitively, as sshd matches them.
+//!
 //! Private keys are refused without being read. A malformed line is an error naming file:line;
 //! nothing is skipped silently.
 
@@ -336,7 +341,9 @@ fn parse_options(text: &str) -> Result<Vec<(String, Option<String>)>, LineError>
     let mut rest = text;
     while !rest.is_empty() {
         let name_end = rest.find(['=', ',']).unwrap_or(rest.len());
-        let name = rest[..name_end].to_ascii_lowercase();
+        // kept as written; sshd matches option names case-insensitively, and so does Castellan
+        let name = rest[..name_end].to_string();
+        let lower = name.to_ascii_lowercase();
         rest = &rest[name_end..];
         let value = if let Some(r) = rest.strip_prefix('=') {
             let Some(r) = r.strip_prefix('"') else {
@@ -373,14 +380,14 @@ fn parse_options(text: &str) -> Result<Vec<(String, Option<String>)>, LineError>
             None
         };
         let known = if value.is_some() {
-            VALUE_OPTIONS.contains(&name.as_str())
+            VALUE_OPTIONS.contains(&lower.as_str())
         } else {
-            FLAG_OPTIONS.contains(&name.as_str())
+            FLAG_OPTIONS.contains(&lower.as_str())
         };
         if !known {
-            let message = if VALUE_OPTIONS.contains(&name.as_str()) {
+            let message = if VALUE_OPTIONS.contains(&lower.as_str()) {
                 format!("option {} needs a value", show_value(&name))
-            } else if FLAG_OPTIONS.contains(&name.as_str()) {
+            } else if FLAG_OPTIONS.contains(&lower.as_str()) {
                 format!("option {} takes no value", show_value(&name))
             } else {
                 format!(
@@ -409,7 +416,8 @@ fn parse_line(line: &str) -> Result<Key, LineError> {
     let (opts, rest) = split_options(line)?;
     let options = parse_options(opts)?;
     for (name, value) in &options {
-        if let ("expiry-time", Some(v)) = (name.as_str(), value)
+        if let Some(v) = value
+            && name.eq_ignore_ascii_case("expiry-time")
             && expiry_time(v).is_none()
         {
             return Err((
@@ -692,9 +700,36 @@ fn ts_of_secs(s: u64) -> Option<Timestamp> {
 // ---------------------------------------------------------------------------------------------
 // Records.
 
+/// The scope of one file's import, independent of how its path is spelt:
+///
+/// - the account's id `ssh:<host>:<user>` when the host is known (given, or in the path): a
+///   tree collected twice from two places, or named once relatively and once absolutely, is the
+///   same account, so a key deleted from its file is gone on the next import however it is named;
+/// - else (a `.pub` file, or an account whose host only the path stands for)
+///   `ssh:<file name>#<12 hex digits of the SHA-256 of the canonical absolute path>`, the path
+///   as given when the file does not exist here.
+pub fn scope_for(path: &str, account: Option<&str>) -> String {
+    scope_of(path, resolve_account(path, account).as_ref())
+}
+
+fn scope_of(path: &str, account: Option<&(String, String, &'static str)>) -> String {
+    if let Some((host, user, _)) = account
+        && host != path
+    {
+        return format!("ssh:{host}:{user}");
+    }
+    let name = path
+        .rsplit(['/', '\\'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(path);
+    let digest = Sha256::digest(crate::x509::canonical_path(path).as_bytes());
+    let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("ssh:{name}#{hash}")
+}
+
 fn build(path: &str, keys: Vec<Key>, account: Option<&str>) -> Records {
-    let scope = format!("ssh:{path}");
     let account = resolve_account(path, account);
+    let scope = scope_of(path, account.as_ref());
     let account_id = account.as_ref().map(|(h, u, _)| format!("ssh:{h}:{u}"));
     let mut records = Records::default();
 
@@ -773,7 +808,7 @@ fn build(path: &str, keys: Vec<Key>, account: Option<&str>) -> Records {
         };
         for (name, value) in &k.options {
             let v = value.as_deref().unwrap_or("");
-            match name.as_str() {
+            match name.to_ascii_lowercase().as_str() {
                 "from" => {
                     a.insert("from".into(), json!(list(v)));
                 }
@@ -792,8 +827,8 @@ fn build(path: &str, keys: Vec<Key>, account: Option<&str>) -> Records {
                     let name = v.split('=').next().unwrap_or("");
                     push(&mut a, "environment_names", json!(name));
                 }
-                "permitopen" | "permitlisten" | "tunnel" => {
-                    push(&mut a, name, json!(v));
+                key @ ("permitopen" | "permitlisten" | "tunnel") => {
+                    push(&mut a, key, json!(v));
                 }
                 "expiry-time" => {
                     // checked while parsing the line
@@ -807,11 +842,13 @@ fn build(path: &str, keys: Vec<Key>, account: Option<&str>) -> Records {
                         }
                     }
                 }
-                "no-pty"
+                // the canonical (lower-case) name: `restrictions` is compared, `options` is
+                // the record of what the line says
+                key @ ("no-pty"
                 | "no-port-forwarding"
                 | "no-agent-forwarding"
                 | "no-x11-forwarding"
-                | "no-user-rc" => push(&mut a, "restrictions", json!(name)),
+                | "no-user-rc") => push(&mut a, "restrictions", json!(key)),
                 _ => {}
             }
         }
@@ -1006,7 +1043,7 @@ mod tests {
         assert_eq!(acct.kind, "ssh-account");
         assert_eq!(acct.name, "deploy@web-01");
         assert_eq!(acct.account.as_deref(), Some("web-01"));
-        assert_eq!(acct.scope, format!("ssh:{WEB_PATH}"));
+        assert_eq!(acct.scope, "ssh:web-01:deploy");
         assert_eq!(acct.privilege, Privilege::Unknown);
         assert_eq!(acct.attributes["account_from"], "path");
         assert_eq!(acct.attributes["authorized_keys_count"], 7);
@@ -1225,7 +1262,13 @@ mod tests {
         assert!(parse_options("from=a").is_err());
         assert!(parse_options("no-pty,,restrict").is_err());
         assert!(parse_options("no-pty,").is_err());
-        assert!(parse_options("NO-PTY").is_ok(), "sshd ignores case");
+        assert_eq!(
+            parse_options("NO-PTY").expect("sshd ignores case"),
+            [("NO-PTY".to_string(), None)],
+            "kept as written"
+        );
+        assert!(parse_options("No-Pty=\"x\"").is_err());
+        assert!(parse_options("FROM").is_err());
 
         assert_eq!(
             expiry_time("20270101").map(|(t, z)| (format_ts(t), z)),
@@ -1353,6 +1396,155 @@ mod tests {
             "web-01 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF1KgzLdHLXJOUhMcT4wrPSQUjrD8PSJ2w/OzSuxm3gz\n"
         ));
         assert!(!looks_like("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIF1K\n"));
+    }
+
+    #[test]
+    fn the_scope_is_the_account_however_the_path_is_spelt() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let spellings = [
+            WEB_PATH.to_string(),
+            format!("./{WEB_PATH}"),
+            "/srv/estate/collected/hosts/web-01/deploy/authorized_keys".to_string(),
+            "C:\\estate\\hosts\\web-01\\deploy\\authorized_keys".to_string(),
+            // the same account in the home-directory layout
+            "dump/web-01/home/deploy/.ssh/authorized_keys".to_string(),
+            format!("{dir}/../castellan/tests/fixtures/ssh/hosts/web-01/deploy/authorized_keys"),
+        ];
+        let first = parse(WEB_PATH, WEB).expect("parse");
+        for p in &spellings {
+            let r = parse(p, WEB).expect("parse");
+            assert_eq!(r.identities[0].id, "ssh:web-01:deploy", "{p}");
+            assert_eq!(r.identities[0].scope, "ssh:web-01:deploy", "{p}");
+            assert!(
+                r.credentials.iter().all(|c| c.scope == "ssh:web-01:deploy"),
+                "{p}"
+            );
+            // the ids are unchanged: the fingerprints
+            let ids = |r: &Records| {
+                r.credentials
+                    .iter()
+                    .map(|c| c.id.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ids(&r), ids(&first), "{p}");
+        }
+        // an account given by the caller is the scope too
+        let r =
+            parse_for("keys/release-bot-cert.pub", CERT, Some("release@web-01")).expect("parse");
+        assert_eq!(r.credentials[0].scope, "ssh:web-01:release");
+        assert_eq!(r.identities[0].scope, "ssh:web-01:release");
+        assert_eq!(
+            scope_for("keys/release-bot-cert.pub", Some("release@web-01")),
+            "ssh:web-01:release"
+        );
+        assert_eq!(scope_for(DB_PATH, None), "ssh:db-01:root");
+    }
+
+    #[test]
+    fn without_a_host_the_scope_is_the_file_and_a_hash_of_its_real_path() {
+        let hashed = |s: &str, name: &str| {
+            let Some(hash) = s.strip_prefix(&format!("ssh:{name}#")) else {
+                return false;
+            };
+            hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        // an existing file: every spelling of its path is one scope
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let rel = "../castellan/tests/fixtures/ssh/release-bot-cert.pub";
+        let spellings = [
+            rel.to_string(),
+            format!("./{rel}"),
+            format!("{dir}/{rel}"),
+            format!("{dir}/../castellan/tests/fixtures/ssh/../ssh/./release-bot-cert.pub"),
+        ];
+        let want = scope_for(rel, None);
+        assert!(hashed(&want, "release-bot-cert.pub"), "{want}");
+        for p in &spellings {
+            let r = parse(p, CERT).expect("parse");
+            assert!(r.identities.is_empty());
+            assert_eq!(r.credentials[0].scope, want, "{p}");
+            assert_eq!(r.credentials[0].id, RELEASE, "{p}");
+        }
+        // another file of the same name is another scope
+        let elsewhere = parse("elsewhere/release-bot-cert.pub", CERT).expect("parse");
+        assert!(hashed(
+            &elsewhere.credentials[0].scope,
+            "release-bot-cert.pub"
+        ));
+        assert_ne!(elsewhere.credentials[0].scope, want);
+        // the path stands for the host: the id keeps the path, the scope does not carry it
+        let p = "/home/alice/.ssh/authorized_keys";
+        let r = parse(p, WEB).expect("parse");
+        assert_eq!(
+            r.identities[0].id,
+            "ssh:/home/alice/.ssh/authorized_keys:alice"
+        );
+        assert!(
+            hashed(&r.identities[0].scope, "authorized_keys"),
+            "{:?}",
+            r.identities[0].scope
+        );
+        assert!(
+            r.credentials
+                .iter()
+                .all(|c| c.scope == r.identities[0].scope)
+        );
+        let r = parse_for("authorized_keys", WEB, Some("deploy")).expect("parse");
+        assert_eq!(r.identities[0].id, "ssh:authorized_keys:deploy");
+        assert!(hashed(&r.identities[0].scope, "authorized_keys"));
+        // a Windows path: the name is its last component
+        assert!(hashed(&scope_for("C:\\keys\\ops.pub", None), "ops.pub"));
+    }
+
+    #[test]
+    fn options_are_recorded_as_written() {
+        let ed = "AAAAC3NzaC1lZDI1NTE5AAAAIF1KgzLdHLXJOUhMcT4wrPSQUjrD8PSJ2w/OzSuxm3gz";
+        let line = format!(
+            "FROM=\"10.0.0.0/8\",Command=\"/usr/bin/backup --dir /srv\",NO-PTY,No-Port-Forwarding,\
+             Expiry-Time=\"20270101Z\",PermitOpen=\"db:5432\",Environment=\"MODE=x\",Cert-Authority,\
+             Principals=\"ops\" ssh-ed25519 {ed} backup@example.eu\n"
+        );
+        assert!(looks_like(&line));
+        let r = parse("/srv/backup/.ssh/authorized_keys", line.as_bytes()).expect("parse");
+        let a = &r.credentials[0].attributes;
+        assert_eq!(
+            a["options"],
+            json!([
+                "FROM",
+                "Command",
+                "NO-PTY",
+                "No-Port-Forwarding",
+                "Expiry-Time",
+                "PermitOpen",
+                "Environment",
+                "Cert-Authority",
+                "Principals"
+            ])
+        );
+        // matched case-insensitively, as sshd does
+        assert_eq!(a["from"], json!(["10.0.0.0/8"]));
+        assert_eq!(a["source_restricted"], true);
+        assert_eq!(a["forced_command"], "/usr/bin/backup --dir /srv");
+        assert_eq!(a["restricted"], true);
+        assert_eq!(a["restrictions"], json!(["no-pty", "no-port-forwarding"]));
+        assert_eq!(a["permitopen"], json!(["db:5432"]));
+        assert_eq!(a["environment_names"], json!(["MODE"]));
+        assert_eq!(a["cert_authority"], true);
+        assert_eq!(a["principals"], json!(["ops"]));
+        assert_eq!(
+            r.credentials[0].expires_at.map(format_ts).as_deref(),
+            Some("2027-01-01T00:00:00Z")
+        );
+        // a bad value of a differently-cased option is still checked
+        let e = parse(
+            "ak",
+            format!("EXPIRY-TIME=\"soon\" ssh-ed25519 {ed}\n").as_bytes(),
+        )
+        .expect_err("expiry");
+        assert!(e.to_string().contains("field `expiry-time`"), "{e}");
+        // an unknown option is named as written
+        let e = parse("ak", format!("No-Such ssh-ed25519 {ed}\n").as_bytes()).expect_err("opt");
+        assert!(e.to_string().contains("unknown option `No-Such`"), "{e}");
     }
 
     #[test]

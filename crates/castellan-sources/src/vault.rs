@@ -19,7 +19,11 @@
 //! **Audit log** — the file audit device's JSON lines (`type: request|response`). Each line
 //! becomes at most one event (`used`, `failed-use`, `issued`, `revoked`, `privilege-changed`),
 //! with the id `vault:<cluster>:audit/<request.id>:<type>`. HMAC'd values (`hmac-sha256:…`) stay
-//! as they are; client tokens, request and response data and error texts are never kept.
+//! as they are; client tokens, request and response data and error texts are never kept. Every
+//! token the log shows in successful use, with its accessor in the clear, also becomes a
+//! `vault-token` credential sighting with the lookup's id, status `Unknown`, `last_used_at` =
+//! its latest request Vault did not refuse, and the scope `vault:<cluster>:audit:<file name>`
+//! (so the last use reaches the token's merged view, and no other import sweeps it).
 //!
 //! The cluster name comes from the caller ([`parse_for`]), else from a `"vault_cluster"` key in
 //! a lookup object (add it with `jq '. + {vault_cluster: "prod"}'`), else from the file name
@@ -300,12 +304,35 @@ fn offset_in(outer: &str, inner: &str) -> usize {
     (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }
 
+/// A serde message with any quoted input string replaced by [`show_value`]: a token pasted into
+/// a field of the wrong type must not be echoed.
+fn scrub(message: &str) -> String {
+    let Some(i) = message.find("string \"") else {
+        return message.to_string();
+    };
+    let start = i + "string \"".len();
+    let end = message[start..]
+        .rfind("\", expected")
+        .map(|j| start + j)
+        .or_else(|| message.rfind('"').filter(|&j| j >= start));
+    match end {
+        Some(end) => format!(
+            "{}string {}{}",
+            &message[..i],
+            show_value(&message[start..end]),
+            &message[end + 1..]
+        ),
+        None => format!("{}string (value hidden)", &message[..i]),
+    }
+}
+
 fn json_error(path: &str, base_line: u64, e: &serde_json::Error, field: String) -> SourceError {
     let line = base_line + e.line().saturating_sub(1) as u64;
     let mut message = e.to_string();
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
+    let mut message = scrub(&message);
     if e.is_eof() {
         message = format!("{message}: the file ends early (truncated?)");
     }
@@ -759,6 +786,8 @@ fn audit(path: &str, bytes: &[u8], cluster: &str) -> Result<Records, SourceError
     check_cluster(path, cluster)?;
     let mut records = Records::default();
     let mut failed: HashSet<String> = HashSet::new();
+    let mut uses: Vec<Use> = Vec::new();
+    let mut refused: HashSet<String> = HashSet::new();
     for (n, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = n as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -773,11 +802,115 @@ fn audit(path: &str, bytes: &[u8], cluster: &str) -> Result<Records, SourceError
             });
         };
         let entry: AuditLine = decode(path, text, line, "")?;
+        let used = caller_use(&entry);
+        if is_refused(&entry)
+            && let Some(r) = entry.request.as_ref().filter(|r| !r.id.is_empty())
+        {
+            refused.insert(r.id.clone());
+        }
         if let Some(ev) = audit_event(path, cluster, line, entry, &mut failed)? {
             records.events.push(ev);
         }
+        uses.extend(used);
     }
+    sightings(path, cluster, uses, &refused, &mut records);
     Ok(records)
+}
+
+/// A request an audit log shows a token making: the token was used then, unless Vault refused
+/// the request.
+struct Use {
+    request: String,
+    accessor: String,
+    entity_id: String,
+    display_name: String,
+    at: Timestamp,
+}
+
+/// Whether Vault refused the request (`permission denied`, or HTTP 403).
+fn is_refused(e: &AuditLine) -> bool {
+    e.error.0 == Some("permission denied")
+        || e.response
+            .as_ref()
+            .is_some_and(|r| r.data.http_status_code.as_ref().and_then(Value::as_i64) == Some(403))
+}
+
+/// The caller's use of its token on a `request` line whose accessor is in the clear (not
+/// HMAC'd). The request's top-level `auth` is the caller's token; on a login response it is
+/// the new token, which is issued, not used, so only request lines count.
+fn caller_use(e: &AuditLine) -> Option<Use> {
+    let auth = e.auth.as_ref()?;
+    if e.type_ != "request" || auth.accessor.is_empty() || auth.accessor.starts_with("hmac-") {
+        return None;
+    }
+    Some(Use {
+        request: e.request.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+        accessor: auth.accessor.clone(),
+        entity_id: auth.entity_id.clone(),
+        display_name: auth.display_name.clone(),
+        at: e.time.0?,
+    })
+}
+
+/// One `vault-token` sighting per token an audit log shows in successful use (any request made
+/// with it that Vault did not refuse: a read, a write, a policy change, revoking or creating
+/// other tokens), with `last_used_at` = its latest such request. The id is the one the lookup
+/// import gives the token; the status is `Unknown` (a log does not say whether the token still
+/// exists, so a lookup's status leads when both are read); the scope
+/// `vault:<cluster>:audit:<file name>` is swept by no other log and no lookup. A token whose
+/// accessor the audit device HMAC'd cannot be named and gets none.
+fn sightings(
+    path: &str,
+    cluster: &str,
+    uses: Vec<Use>,
+    refused: &HashSet<String>,
+    records: &mut Records,
+) {
+    let file = Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(path);
+    let scope = format!("vault:{cluster}:audit:{file}");
+    let mut tokens: BTreeMap<String, Credential> = BTreeMap::new();
+    for u in uses {
+        if !u.request.is_empty() && refused.contains(&u.request) {
+            continue;
+        }
+        let id = format!("vault:{cluster}:token/{}", u.accessor);
+        let c = tokens.entry(id.clone()).or_insert_with(|| {
+            let mut a = Attributes::new();
+            a.insert("accessor".into(), json!(u.accessor));
+            if !u.display_name.is_empty() {
+                a.insert("display_name".into(), json!(u.display_name));
+            }
+            Credential {
+                id,
+                identity_id: None,
+                kind: "vault-token".into(),
+                source: SOURCE.into(),
+                scope: scope.clone(),
+                name: if u.display_name.is_empty() {
+                    u.accessor.clone()
+                } else {
+                    format!("{} ({})", u.display_name, u.accessor)
+                },
+                status: Status::Unknown,
+                created_at: None,
+                last_rotated_at: None,
+                last_used_at: None,
+                ever_used: Some(true),
+                expires_at: None,
+                fingerprint: None,
+                preview: None,
+                attributes: a,
+            }
+        });
+        if c.identity_id.is_none() && !u.entity_id.is_empty() {
+            c.identity_id = Some(format!("vault:{cluster}:entity/{}", u.entity_id));
+        }
+        c.last_used_at = Some(c.last_used_at.map_or(u.at, |t| t.max(u.at)));
+    }
+    records.credentials.extend(tokens.into_values());
 }
 
 fn hmac_or_id(cluster: &str, accessor: &str, a: &mut Attributes, key: &str) -> Option<String> {
@@ -1098,6 +1231,120 @@ mod tests {
     }
 
     #[test]
+    fn audit_log_token_sightings() {
+        // the fixture HMACs every accessor but the root token's, which revokes another token
+        let r = parse_for("/var/log/vault/audit.log", AUDIT, Some("prod")).expect("parse");
+        assert_eq!(
+            r.credentials
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>(),
+            ["vault:prod:token/8cRyUlDkuRSxi8IcNp5oAQXV"]
+        );
+        let root = &r.credentials[0];
+        assert_eq!(root.kind, "vault-token");
+        assert_eq!(root.source, "vault");
+        assert_eq!(root.scope, "vault:prod:audit:audit.log");
+        assert_eq!(root.status, Status::Unknown);
+        assert_eq!(root.last_used_at, ts("2026-11-30T10:05:00.000100Z"));
+        assert_eq!(root.ever_used, Some(true));
+        assert_eq!(root.identity_id, None, "the line names no entity");
+        assert_eq!(root.attributes["accessor"], "8cRyUlDkuRSxi8IcNp5oAQXV");
+        assert_eq!(root.name, "root (8cRyUlDkuRSxi8IcNp5oAQXV)");
+        assert!(r.identities.is_empty());
+
+        let line = |time: &str, id: &str, accessor: &str, entity: &str, path: &str, tail: &str| {
+            format!(
+                r#"{{"time":"{time}","type":"request","auth":{{"client_token":"hmac-sha256:aa","accessor":"{accessor}","display_name":"approle","entity_id":"{entity}","policies":["ci"]}},"request":{{"id":"{id}","operation":"read","path":"{path}"}}{tail}}}"#
+            )
+        };
+        let log = [
+            line("2026-11-01T08:00:00Z", "r1", "tokA", "", "secret/data/a", ""),
+            line("2026-11-20T08:00:00Z", "r2", "tokA", "ent-1", "secret/data/a", ""),
+            line("2026-11-05T08:00:00Z", "r3", "tokA", "ent-1", "secret/data/b", ""),
+            // refused later: not a use
+            line("2026-11-25T08:00:00Z", "r4", "tokA", "ent-1", "secret/data/c", r#","error":"1 error occurred:\n\t* permission denied\n\n""#),
+            // refused in the response only (HTTP 403): not a use either
+            line("2026-11-26T08:00:00Z", "r5", "tokA", "ent-1", "secret/data/d", ""),
+            r#"{"time":"2026-11-26T08:00:01Z","type":"response","auth":{"accessor":"tokA","entity_id":"ent-1"},"request":{"id":"r5","operation":"read","path":"secret/data/d"},"response":{"data":{"http_status_code":403}}}"#.to_string(),
+            // an error that is not a refusal: the token was still used
+            line("2026-11-21T08:00:00Z", "r6", "tokB", "", "auth/token/revoke-accessor", r#","error":"invalid accessor""#),
+            // only ever refused: no sighting
+            line("2026-11-22T08:00:00Z", "r7", "tokC", "", "secret/data/a", r#","error":"permission denied""#),
+            // HMAC'd: cannot be named
+            line("2026-11-23T08:00:00Z", "r8", "hmac-sha256:0123", "", "secret/data/a", ""),
+            // a login: its response's `auth` is the new token, issued and not used
+            r#"{"time":"2026-11-24T08:00:00Z","type":"response","auth":{"accessor":"tokNew","display_name":"approle"},"request":{"id":"r9","operation":"update","path":"auth/approle/login"},"response":{"auth":{"accessor":"tokNew","display_name":"approle"}}}"#.to_string(),
+        ]
+        .join("\n");
+        let r = parse_for("logs/prod-audit.log", log.as_bytes(), Some("prod")).expect("parse");
+        assert_eq!(
+            r.credentials
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>(),
+            ["vault:prod:token/tokA", "vault:prod:token/tokB"]
+        );
+        let a = cred(&r, "vault:prod:token/tokA");
+        assert_eq!(
+            a.last_used_at,
+            ts("2026-11-20T08:00:00Z"),
+            "latest successful use"
+        );
+        assert_eq!(a.identity_id.as_deref(), Some("vault:prod:entity/ent-1"));
+        assert_eq!(a.scope, "vault:prod:audit:prod-audit.log");
+        assert_eq!(a.ever_used, Some(true));
+        let b = cred(&r, "vault:prod:token/tokB");
+        assert_eq!(b.last_used_at, ts("2026-11-21T08:00:00Z"));
+        assert_eq!(b.identity_id, None);
+        // the events are unchanged by the sightings
+        assert_eq!(
+            r.events.iter().filter(|e| e.action == "failed-use").count(),
+            3
+        );
+    }
+
+    #[test]
+    fn the_example_estate_log_names_the_looked_up_tokens() {
+        const TOKENS: &[u8] = include_bytes!("../../../examples/estate/vault/prod-tokens.json");
+        const LOG: &[u8] = include_bytes!("../../../examples/estate/vault/prod.log");
+        let lookup = parse("examples/estate/vault/prod-tokens.json", TOKENS).expect("tokens");
+        let log = parse("examples/estate/vault/prod.log", LOG).expect("log");
+        // the same ids, in another scope, so neither import sweeps the other's
+        for c in &log.credentials {
+            let l = cred(&lookup, &c.id);
+            assert_eq!(l.status, Status::Active);
+            assert_eq!(c.status, Status::Unknown, "the lookup's status leads");
+            assert_eq!(c.scope, "vault:prod:audit:prod.log");
+            assert_ne!(c.scope, l.scope);
+            if let Some(i) = &c.identity_id {
+                assert_eq!(l.identity_id.as_ref(), Some(i), "{}", c.id);
+            }
+        }
+        let used = |id: &str| cred(&log, id).last_used_at;
+        assert_eq!(
+            used("vault:prod:token/gOUshRCVM2I4jsYW8ZidMJeu"),
+            ts("2026-11-27T16:40:12.118204Z")
+        );
+        // its later requests were refused
+        assert_eq!(
+            used("vault:prod:token/6qTbALMmrBcjiaGq99bkJyYK"),
+            ts("2026-12-01T02:58:44.601877Z")
+        );
+        assert_eq!(
+            used("vault:prod:token/hf850cPYquAhv4NzsorI6km8"),
+            ts("2026-12-01T08:15:02.391562Z")
+        );
+        assert_eq!(
+            cred(&log, "vault:prod:token/hf850cPYquAhv4NzsorI6km8")
+                .identity_id
+                .as_deref(),
+            Some("vault:prod:entity/17db9cbd-5c65-4cf2-b3ca-5ff139d9031b")
+        );
+        assert_eq!(log.credentials.len(), lookup.credentials.len());
+    }
+
+    #[test]
     fn recognised_by_content() {
         assert!(looks_like(&String::from_utf8_lossy(TOKENS)));
         assert!(looks_like(&String::from_utf8_lossy(
@@ -1176,6 +1423,15 @@ mod tests {
             r#"{"time":"2026-11-30T11:00:01Z","type":"response","auth":{"accessor":"plainAccessor1","display_name":"approle"},"request":{"id":"r-2","operation":"update","path":"auth/approle/login","data":{"secret_id":"PLANTEDsecretID"}},"response":{"auth":{"client_token":"hvs.PLANTEDnewTOKEN00000000000000","accessor":"newAccessor","display_name":"approle-ci","policies":["ci"]},"data":{"http_status_code":200}}}"#,
             "\n"
         );
+        // a token pasted into a field of the wrong type is not echoed by the error
+        let bad = String::from_utf8_lossy(TOKENS).replacen(
+            "\"orphan\": true",
+            "\"orphan\": \"hvs.PLANTEDtokenVALUEaaaaaaaaaaaaaaaaaa\"",
+            1,
+        );
+        let e = parse("t.json", bad.as_bytes()).expect_err("type");
+        assert!(e.to_string().contains("data.orphan"), "{e}");
+        assert!(!e.to_string().contains("PLANTED"), "{e}");
         let a = parse_for("a.log", raw_log.as_bytes(), Some("prod")).expect("parse");
         assert_eq!(a.events.len(), 2);
         assert_eq!(

@@ -19,6 +19,10 @@
 //! a PKCS#12) is never decoded nor kept: its certificates get `private_key_in_file: true`, and
 //! `exposed: true` when the key is not encrypted. Signatures are not verified: "self-signed" means
 //! issuer equals subject and the key identifiers (when present) agree.
+//!
+//! The scope is `x509:<path>`, the path made canonical when the file exists (see
+//! `canonical_path`), so the way the caller spells the path does not split one file into two
+//! scopes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -115,6 +119,28 @@ pub fn parse_with_password(
         }
     };
     build(path, found)
+}
+
+/// The scope of the certificates a live TLS endpoint presented: `x509:tls:HOST:PORT`, the same
+/// on every read (unlike the path of the file a read is kept in).
+pub fn endpoint_scope(endpoint: &str) -> String {
+    format!("x509:tls:{endpoint}")
+}
+
+/// Parses the certificates a TLS endpoint (`HOST:PORT`) presented, as a PEM bundle (leaf first):
+/// the same facts as for a file, with the scope [`endpoint_scope`] (instead of `x509:<path>`) and
+/// an `endpoint` attribute on every certificate. Errors name the endpoint.
+pub fn parse_endpoint(endpoint: &str, bytes: &[u8]) -> Result<Records, SourceError> {
+    let mut records = parse(endpoint, bytes)?;
+    let scope = endpoint_scope(endpoint);
+    for i in &mut records.identities {
+        i.scope.clone_from(&scope);
+    }
+    for c in &mut records.credentials {
+        c.scope.clone_from(&scope);
+        c.attributes.insert("endpoint".into(), json!(endpoint));
+    }
+    Ok(records)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,8 +768,35 @@ fn cred_id(fingerprint: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Records.
 
+/// The path as the file system names it: absolute, with `.`, `..` and symbolic links resolved,
+/// when the file exists; else the path as given. Scopes built from it do not depend on how the
+/// caller spelt the path (`certs/a.pem`, `./certs/a.pem`, `/srv/estate/certs/a.pem`).
+pub(crate) fn canonical_path(path: &str) -> String {
+    let Some(abs_path) = std::fs::canonicalize(path).ok() else {
+        return path.to_string();
+    };
+    // Inside the working directory, relative to it: the same file however it is spelt, and the
+    // same scope for the same estate wherever it is checked out (evidence stays reproducible).
+    if let Some(rel) = std::env::current_dir()
+        .ok()
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .and_then(|d| abs_path.strip_prefix(d).ok().map(|r| r.to_path_buf()))
+        .and_then(|r| r.to_str().map(|s| s.replace('\\', "/")))
+    {
+        return rel;
+    }
+    let Some(abs) = abs_path.to_str().map(str::to_string) else {
+        return path.to_string();
+    };
+    // Windows: `\\?\C:\…` ⇒ `C:\…` (a `\\?\UNC\…` share path is kept whole)
+    match abs.strip_prefix(r"\\?\") {
+        Some(rest) if !rest.starts_with("UNC\\") => rest.to_string(),
+        _ => abs,
+    }
+}
+
 fn build(path: &str, found: Found) -> Result<Records, SourceError> {
-    let scope = format!("x509:{path}");
+    let scope = format!("x509:{}", canonical_path(path));
     // parse everything first; identical certificates (same fingerprint) are one credential
     let mut certs: Vec<(Facts, Vec<&Entry>)> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -1342,6 +1395,66 @@ mod tests {
         assert_eq!(openssh_key_encrypted(clear), Some(false));
         let aes = "b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABC";
         assert_eq!(openssh_key_encrypted(aes), Some(true));
+    }
+
+    #[test]
+    fn the_scope_does_not_depend_on_how_the_path_is_spelt() {
+        // cargo runs tests in the package directory
+        let rel = "../castellan/tests/fixtures/x509/api.example.eu-fullchain.pem";
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let spellings = [
+            rel.to_string(),
+            format!("./{rel}"),
+            format!("{dir}/{rel}"),
+            format!(
+                "{dir}/../castellan/tests/fixtures/../fixtures/x509/./api.example.eu-fullchain.pem"
+            ),
+        ];
+        let canonical = std::fs::canonicalize(format!("{dir}/{rel}")).expect("fixture");
+        let want = format!("x509:{}", canonical_path(&canonical.to_string_lossy()));
+        assert!(
+            std::path::Path::new(&want["x509:".len()..]).is_absolute(),
+            "{want}"
+        );
+        for p in &spellings {
+            let r = parse(p, CHAIN).expect("parse");
+            assert_eq!(r.credentials.len(), 3);
+            for c in &r.credentials {
+                assert_eq!(c.scope, want, "{p}");
+            }
+            for i in &r.identities {
+                assert_eq!(i.scope, want, "{p}");
+            }
+            // ids do not depend on the path at all
+            assert!(r.credentials.iter().any(|c| c.id == cred_id(LEAF_FP)));
+        }
+        // a path that does not exist (a file read from elsewhere) keeps its spelling
+        let r = parse("no/such/dir/fullchain.pem", CHAIN).expect("parse");
+        assert_eq!(r.credentials[0].scope, "x509:no/such/dir/fullchain.pem");
+    }
+
+    #[test]
+    fn an_endpoint_has_a_stable_scope_and_names_itself() {
+        let r = parse_endpoint("api.example.eu:443", CHAIN).expect("parse");
+        assert_eq!(r.credentials.len(), 3);
+        for c in &r.credentials {
+            assert_eq!(c.scope, "x509:tls:api.example.eu:443");
+            assert_eq!(c.attributes["endpoint"], "api.example.eu:443");
+        }
+        for i in &r.identities {
+            assert_eq!(i.scope, "x509:tls:api.example.eu:443");
+        }
+        // the same facts as the file
+        let file = parse("fullchain.pem", CHAIN).expect("parse");
+        let leaf = cred(&r, LEAF_FP);
+        let mut a = leaf.attributes.clone();
+        a.remove("endpoint");
+        assert_eq!(a, cred(&file, LEAF_FP).attributes);
+        assert_eq!(cred(&r, ROOT_FP).attributes["chain_position"], "root");
+
+        let e = parse_endpoint("api.example.eu:443", b"HTTP/1.1 400 Bad Request\r\n")
+            .expect_err("not a certificate");
+        assert!(e.to_string().starts_with("api.example.eu:443:"), "{e}");
     }
 
     proptest::proptest! {

@@ -19,8 +19,8 @@ use backend::Conn;
 pub use backend::{Engine, Val};
 pub use ledger::LedgerStatus;
 pub use read::{
-    Counts, ImportRun, Provenance, StoredCredential, StoredEntity, StoredEvent, StoredGrant,
-    StoredIdentity,
+    Counts, ImportRun, Provenance, Sighting, StoredCredential, StoredEntity, StoredEvent,
+    StoredGrant, StoredIdentity,
 };
 pub use tx::{FindingChange, Outcome, Tx, TxSummary};
 

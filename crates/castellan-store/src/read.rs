@@ -56,9 +56,11 @@ pub struct StoredCredential {
     pub provenance: Provenance,
     /// Every source that reports (or reported) it, present ones first.
     pub sources: Vec<String>,
-    /// Every identity a sighting ties it to (the same SSH key authorised for two accounts), the
-    /// merged `identity_id` first.
+    /// Every identity a present sighting ties it to (the same SSH key authorised for two
+    /// accounts), the merged `identity_id` first.
     pub identities: Vec<String>,
+    /// Each source's and scope's own view, when there are several (empty otherwise).
+    pub sightings: Vec<Sighting>,
 }
 
 /// A lifecycle event reported by a source, with the import run that first brought it.
@@ -310,6 +312,7 @@ fn credential_row(row: Vec<Val>) -> Result<StoredCredential, StoreError> {
         provenance: c.provenance()?,
         sources,
         identities,
+        sightings: Vec::new(),
     })
 }
 
@@ -328,92 +331,184 @@ fn merge_provenance(p: &mut Provenance, q: Provenance) {
     };
 }
 
-/// Merges another source's row of the same credential into `into` (rows in source order): a
-/// present row leads over a gone one; each source adds what it knows — the earliest issue, the
-/// latest rotation and use, the earliest expiry, a fingerprint, the union of attributes (first
-/// source wins a clash).
-fn merge_credential(into: &mut StoredCredential, other: StoredCredential) {
-    let into_present = into.provenance.gone_at.is_none();
-    let other_present = other.provenance.gone_at.is_none();
-    let o = other.credential;
-    // A row that knows the credential's state (an inventory) leads over a sighting that only
-    // saw it used (a log): a present one over a gone one, then a known status over unknown.
-    let leads = (other_present && !into_present)
-        || (other_present == into_present
-            && into.credential.status == Status::Unknown
-            && o.status != Status::Unknown);
-    if leads {
-        into.credential.kind = o.kind.clone();
-        into.credential.name = o.name.clone();
-        into.credential.source = o.source.clone();
-        into.credential.scope = o.scope.clone();
-        into.credential.status = o.status;
-        into.sources.retain(|s| s != &o.source);
-        into.sources.insert(0, o.source.clone());
-    } else {
-        if !into.sources.contains(&o.source) {
-            into.sources.push(o.source.clone());
-        }
-        if other_present == into_present
-            && o.status != Status::Unknown
-            && (into.credential.status == Status::Unknown
-                || status_rank(o.status) < status_rank(into.credential.status))
-        {
-            // The most restrictive present view wins: a key one source saw revoked is revoked.
-            into.credential.status = o.status;
-        }
-    }
-    if let Some(i) = &o.identity_id
-        && other_present
-        && !into.identities.contains(i)
-    {
-        into.identities.push(i.clone());
-    }
-    let c = &mut into.credential;
-    if c.identity_id.is_none() {
-        c.identity_id = o.identity_id;
-    }
-    let min = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let max = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    c.created_at = min(c.created_at, o.created_at);
-    c.last_rotated_at = max(c.last_rotated_at, o.last_rotated_at);
-    c.last_used_at = max(c.last_used_at, o.last_used_at);
-    c.expires_at = min(c.expires_at, o.expires_at);
-    c.ever_used = match (c.ever_used, o.ever_used) {
-        (Some(true), _) | (_, Some(true)) => Some(true),
-        (a, b) => a.or(b),
-    };
-    if c.last_used_at.is_some() {
-        c.ever_used = Some(true);
-    }
-    if c.fingerprint.is_none() {
-        c.fingerprint = o.fingerprint;
-    }
-    if c.preview.is_none() {
-        c.preview = o.preview;
-    }
-    for (k, v) in o.attributes {
-        c.attributes.entry(k).or_insert(v);
-    }
-    merge_provenance(&mut into.provenance, other.provenance);
+/// One source's view of a credential in one scope (a file, an account), kept when a credential
+/// has several so that what each says stays apart (a forced command in one `authorized_keys`
+/// file, none in another).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sighting {
+    /// The source.
+    pub source: String,
+    /// The scope (file, account, cluster…).
+    pub scope: String,
+    /// The identity this sighting ties the credential to.
+    pub identity_id: Option<String>,
+    /// The status this source reports.
+    pub status: Status,
+    /// When this source stopped reporting it.
+    pub gone_at: Option<String>,
+    /// What this source says about it.
+    pub attributes: castellan_model::Attributes,
 }
 
-/// Folds credential rows ordered by (id, source) into one credential per id.
-fn merge_credential_rows(rows: Vec<Vec<Val>>) -> Result<Vec<StoredCredential>, StoreError> {
-    let mut out: Vec<StoredCredential> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let sc = credential_row(row)?;
-        match out.last_mut() {
-            Some(last) if last.credential.id == sc.credential.id => merge_credential(last, sc),
-            _ => out.push(sc),
+/// Attributes that one sighting alone establishes for the credential as a whole (another scope of
+/// the same source not saying so does not undo them).
+const STICKY: &[&str] = &[
+    "exposed",
+    "exposure",
+    "compromised",
+    "private_key_in_file",
+    "private_key_encrypted",
+    "weak_key",
+    "weak_reasons",
+];
+
+fn sighting_of(sc: &StoredCredential) -> Sighting {
+    Sighting {
+        source: sc.credential.source.clone(),
+        scope: sc.credential.scope.clone(),
+        identity_id: sc.credential.identity_id.clone(),
+        status: sc.credential.status,
+        gone_at: sc.provenance.gone_at.clone(),
+        attributes: sc.credential.attributes.clone(),
+    }
+}
+
+/// Adds the principals of another sighting's `lifecycle_authority` (whoever may act on the
+/// credential anywhere it is sighted may act on it).
+fn union_authority(into: &mut castellan_model::Attributes, other: Option<&serde_json::Value>) {
+    let Some(other) = other
+        .and_then(|o| o.get("principals"))
+        .and_then(|p| p.as_array())
+    else {
+        return;
+    };
+    let entry = into
+        .entry("lifecycle_authority".to_string())
+        .or_insert_with(|| serde_json::json!({ "principals": [] }));
+    if !entry.is_object() {
+        return;
+    }
+    if entry.get("principals").and_then(|p| p.as_array()).is_none() {
+        entry["principals"] = serde_json::json!([]);
+    }
+    if let Some(list) = entry.get_mut("principals").and_then(|p| p.as_array_mut()) {
+        for p in other {
+            if !list.contains(p) {
+                list.push(p.clone());
+            }
         }
     }
+}
+
+/// Folds the sightings of one credential (present ones first, then those that know its state,
+/// then source and scope order) into one credential: the first leads (kind, name, status,
+/// attributes); the others add the earliest issue, the latest rotation and use, the earliest
+/// expiry, a fingerprint, the attributes of other *sources* (another scope of the same source
+/// is a separate sighting, listed in `sightings`, not mixed in), the principals of their
+/// lifecycle authority, and the most restrictive status a present source reports.
+fn fold_credential(mut group: Vec<StoredCredential>) -> Option<StoredCredential> {
+    group.sort_by_key(|s| {
+        (
+            s.provenance.gone_at.is_some(),
+            s.credential.status == Status::Unknown,
+        )
+    });
+    let several = group.len() > 1;
+    let mut it = group.into_iter();
+    let mut base = it.next()?;
+    if several {
+        base.sightings = vec![sighting_of(&base)];
+    }
+    let base_present = base.provenance.gone_at.is_none();
+    for o in it {
+        let other_present = o.provenance.gone_at.is_none();
+        base.sightings.push(sighting_of(&o));
+        let new_source = !base.sources.contains(&o.credential.source);
+        if new_source {
+            base.sources.push(o.credential.source.clone());
+        }
+        if let Some(i) = &o.credential.identity_id
+            && (other_present || !base_present)
+            && !base.identities.contains(i)
+        {
+            base.identities.push(i.clone());
+        }
+        let c = &mut base.credential;
+        let oc = o.credential;
+        if other_present
+            && base_present
+            && oc.status != Status::Unknown
+            && (c.status == Status::Unknown || status_rank(oc.status) < status_rank(c.status))
+        {
+            // The most restrictive present view wins: a key one source saw revoked is revoked.
+            c.status = oc.status;
+        }
+        if c.identity_id.is_none() && (other_present || !base_present) {
+            c.identity_id = oc.identity_id;
+        }
+        let min = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let max = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        c.created_at = min(c.created_at, oc.created_at);
+        c.last_rotated_at = max(c.last_rotated_at, oc.last_rotated_at);
+        c.last_used_at = max(c.last_used_at, oc.last_used_at);
+        c.expires_at = min(c.expires_at, oc.expires_at);
+        c.ever_used = match (c.ever_used, oc.ever_used) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (a, b) => a.or(b),
+        };
+        if c.last_used_at.is_some() {
+            c.ever_used = Some(true);
+        }
+        if c.fingerprint.is_none() {
+            c.fingerprint = oc.fingerprint;
+        }
+        if c.preview.is_none() {
+            c.preview = oc.preview;
+        }
+        if other_present || !base_present {
+            union_authority(&mut c.attributes, oc.attributes.get("lifecycle_authority"));
+        }
+        if new_source {
+            for (k, v) in oc.attributes {
+                c.attributes.entry(k).or_insert(v);
+            }
+        } else if other_present || !base_present {
+            // Exposure found in any file is exposure of the credential.
+            for k in STICKY {
+                if let Some(v) = oc.attributes.get(*k)
+                    && !c.attributes.contains_key(*k)
+                    && v != &serde_json::Value::Bool(false)
+                {
+                    c.attributes.insert((*k).to_string(), v.clone());
+                }
+            }
+        }
+        merge_provenance(&mut base.provenance, o.provenance);
+    }
+    Some(base)
+}
+
+/// Folds credential rows ordered by id into one credential per id.
+fn merge_credential_rows(rows: Vec<Vec<Val>>) -> Result<Vec<StoredCredential>, StoreError> {
+    let mut out: Vec<StoredCredential> = Vec::with_capacity(rows.len());
+    let mut group: Vec<StoredCredential> = Vec::new();
+    for row in rows {
+        let sc = credential_row(row)?;
+        if group
+            .last()
+            .is_some_and(|g| g.credential.id != sc.credential.id)
+        {
+            out.extend(fold_credential(std::mem::take(&mut group)));
+        }
+        group.push(sc);
+    }
+    out.extend(fold_credential(group));
     Ok(out)
 }
 
@@ -517,7 +612,29 @@ impl Store {
             ),
             &[identity_id.into()],
         )?;
-        merge_credential_rows(rows)
+        let mut creds = merge_credential_rows(rows)?;
+        // Not those whose only tie to this identity is a sighting that is gone.
+        creds.retain(|c| c.identities.iter().any(|i| i == identity_id));
+        Ok(creds)
+    }
+
+    /// The last use one sighting (id, source, scope) of a credential records, if stored.
+    pub fn sighting_last_used(
+        &mut self,
+        id: &str,
+        source: &str,
+        scope: &str,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let rows = self.conn.query(
+            "SELECT last_used_at FROM credentials WHERE id = $1 AND source = $2 AND scope = $3",
+            &[id.into(), source.into(), scope.into()],
+        )?;
+        match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            Some(Val::Text(t)) => parse_ts(&t)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("credential", e.to_string())),
+            _ => Ok(None),
+        }
     }
 
     /// Present credentials that carry a provider key id (`access_key_id`), by key id.
@@ -525,7 +642,7 @@ impl Store {
         &mut self,
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
         let rows = self.conn.query(
-            "SELECT id, attributes FROM credentials WHERE kind = 'access-key' AND gone_at IS NULL AND attributes LIKE '%\"access_key_id\"%' ORDER BY id, source, scope",
+            "SELECT id, attributes FROM credentials WHERE kind = 'access-key' AND gone_at IS NULL AND source <> 'aws-cloudtrail' AND attributes LIKE '%\"access_key_id\"%' ORDER BY id, source, scope",
             &[],
         )?;
         let mut out: std::collections::HashMap<String, String> = std::collections::HashMap::new();

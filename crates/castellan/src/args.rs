@@ -158,6 +158,8 @@ pub enum ImportSource {
     X509,
     /// OpenSSH authorized_keys files and .pub keys.
     Ssh,
+    /// Certificates live TLS endpoints present: `castellan import tls HOST:PORT…` (needs a build with the `tls` feature).
+    Tls,
 }
 
 #[derive(Debug, Args)]
@@ -165,10 +167,10 @@ pub struct ImportArgs {
     /// The source format.
     #[arg(value_enum)]
     pub source: ImportSource,
-    /// Files or folders to import.
+    /// Files or folders to import (for `tls`: endpoints, HOST:PORT, IPv6 in brackets).
     pub paths: Vec<PathBuf>,
     /// Read the source live through its API instead of files (`castellan import aws --live`).
-    /// This is the only import that makes network calls; it is read-only.
+    /// With `castellan import tls`, the only imports that make network calls; both read only.
     #[arg(long)]
     pub live: bool,
     /// Cluster name used in Kubernetes ids (`k8s:CLUSTER:ns/sa/name`) [default: each file's name without extension].

@@ -9,6 +9,9 @@ fn same_source(a: SourceKind, b: SourceKind) -> bool {
 }
 
 pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
+    if matches!(a.source, ImportSource::Tls) {
+        return tls(g, a);
+    }
     if a.live || matches!(a.source, ImportSource::Aws) {
         return live(g, a);
     }
@@ -20,7 +23,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
     let kind = match a.source {
         ImportSource::Auto => None,
-        ImportSource::Aws => None,
+        ImportSource::Aws | ImportSource::Tls => None,
         ImportSource::Governance => Some(SourceKind::Governance),
         ImportSource::AwsCredentialReport => Some(SourceKind::AwsCredentialReport),
         ImportSource::AwsAuthorizationDetails => Some(SourceKind::AwsAuthorizationDetails),
@@ -141,6 +144,46 @@ fn live_import(g: &Global) -> Result<u8, Failure> {
 #[cfg(not(feature = "aws"))]
 fn live_import(_g: &Global) -> Result<u8, Failure> {
     Err(usage("this castellan was built without live AWS support; build it with `cargo install --path crates/castellan --features aws` (the AWS SDK takes several minutes to compile, so it is not in the default build)".into()))
+}
+
+/// `castellan import tls HOST:PORT…` (always live; `--live` is accepted and changes nothing).
+fn tls(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
+    if a.paths.is_empty() {
+        return Err(usage(
+            "name at least one endpoint: `castellan import tls HOST:PORT…` (e.g. api.example.eu:443, [2001:db8::1]:443)".into(),
+        ));
+    }
+    if a.cluster.is_some() || a.account.is_some() {
+        return Err(usage(
+            "--cluster and --account do not apply to `castellan import tls`".into(),
+        ));
+    }
+    tls_import(g, &a.paths)
+}
+
+#[cfg(feature = "tls")]
+fn tls_import(g: &Global, args: &[std::path::PathBuf]) -> Result<u8, Failure> {
+    use castellan_sources::tls_live::Endpoint;
+    let mut endpoints = Vec::with_capacity(args.len());
+    for p in args {
+        let s = p.to_str().ok_or_else(|| {
+            usage(format!(
+                "{}: not an endpoint; expected HOST:PORT",
+                p.display()
+            ))
+        })?;
+        endpoints.push(Endpoint::parse(s).map_err(|e| usage(format!("import tls: {e}")))?);
+    }
+    let mut ctx = output::open(g)?;
+    let bar = Bar::new(g);
+    let reports = castellan_pipeline::import_tls_live(&mut ctx, &endpoints, &bar);
+    bar.finish();
+    print_reports(g, &reports?)
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_import(_g: &Global, _args: &[std::path::PathBuf]) -> Result<u8, Failure> {
+    Err(usage("this castellan was built without live TLS support; build it with `cargo install --path crates/castellan --features tls` to read the certificates TLS endpoints present (or save them with `openssl s_client -showcerts` and `castellan import x509 FILE`)".into()))
 }
 
 fn print_reports(g: &Global, reports: &[castellan_pipeline::ImportReport]) -> Result<u8, Failure> {

@@ -25,7 +25,7 @@ fn run_on_example_estate_writes_evidence_and_verifies() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let summary = read_json(&out.join("summary.json"));
-    assert_eq!(summary["inventory"]["identities"], 56);
+    assert_eq!(summary["inventory"]["identities"], 67);
     assert_eq!(summary["findings"]["excepted"], 3);
     assert!(summary["findings"]["open"].as_u64().expect("open") >= 10);
     castellan(dir.path())
@@ -282,7 +282,7 @@ fn estate_without_governance_file_makes_every_identity_unowned() {
         .success();
     let inv = read_json(&dir.path().join("castellan-out/inventory.json"));
     let items = inv["identities"].as_array().expect("items");
-    assert_eq!(items.len(), 56);
+    assert_eq!(items.len(), 67);
     let findings = read_json(&dir.path().join("castellan-out/findings.json"));
     let owner_findings = findings["findings"]
         .as_array()
@@ -309,7 +309,7 @@ fn inventory_json_has_the_documented_fields() {
         .success();
     let items = json(&out.get_output().stdout);
     let items = items.as_array().expect("array");
-    assert_eq!(items.len(), 56);
+    assert_eq!(items.len(), 67);
     for it in items {
         for k in [
             "id",
@@ -454,13 +454,14 @@ fn fail_on_sets_exit_code_one() {
         .args(["assess", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
         .code(1); // the sandbox root signs in without MFA
-    // Without the sandbox account and the production policies (administrators holding static
-    // keys) nothing critical is open.
+    // Without the sandbox account, the production policies and the GCP project (administrators
+    // holding static keys) nothing critical is open.
     let other = tempfile::tempdir().expect("tmp");
     let estate = estate_in(other.path());
     std::fs::remove_file(estate.join("aws/sandbox-credential-report.json")).expect("rm");
     std::fs::remove_file(estate.join("aws/prod-authorization-details.json")).expect("rm");
     std::fs::remove_file(estate.join("k8s/prod-eks.json")).expect("rm");
+    std::fs::remove_file(estate.join("gcp/nordwind-analytics.json")).expect("rm");
     castellan(other.path())
         .args(["run", "estate", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
