@@ -102,6 +102,8 @@ pub struct Context {
     /// The AWS account of list outputs that do not name it (`--account`); by default the
     /// 12-digit number in each file's name.
     pub account: Option<String>,
+    /// Password of PKCS#12 files (a prompt's answer); `CASTELLAN_P12_PASSWORD` when `None`.
+    pub p12_password: Option<String>,
 }
 
 impl Context {
@@ -119,6 +121,7 @@ impl Context {
             clock,
             cluster: None,
             account: None,
+            p12_password: None,
         })
     }
 

@@ -190,6 +190,7 @@ pub(crate) struct ImportEnv<'a> {
     pub key: &'a FingerprintKey,
     pub cluster: Option<&'a str>,
     pub account: Option<&'a str>,
+    pub p12_password: Option<&'a str>,
 }
 
 /// Largest file accepted for the sources read whole (JSON exports, logs, certificates).
@@ -212,8 +213,9 @@ fn parse_whole(
         SourceKind::GitHub => github::parse(display, bytes)?,
         SourceKind::Vault => vault::parse_for(display, bytes, env.cluster)?,
         SourceKind::X509 => {
-            let password = std::env::var("CASTELLAN_P12_PASSWORD").ok();
-            x509::parse_with_password(display, bytes, password.as_deref())?
+            let from_env = std::env::var("CASTELLAN_P12_PASSWORD").ok();
+            let password = env.p12_password.or(from_env.as_deref());
+            x509::parse_with_password(display, bytes, password)?
         }
         SourceKind::Ssh => ssh::parse_for(display, bytes, None)?,
         other => {
@@ -807,6 +809,7 @@ fn import_paths_with(
         key: &ctx.fingerprint_key,
         cluster: ctx.cluster.as_deref(),
         account: ctx.account.as_deref(),
+        p12_password: ctx.p12_password.as_deref(),
     };
     let mut tx = ctx.store.begin(now)?;
     let reports = import_files_with(&mut tx, &resolved, env, progress, cache)?;

@@ -373,6 +373,7 @@ pub fn run_estate(
         key: &ctx.fingerprint_key,
         cluster: None,
         account: None,
+        p12_password: ctx.p12_password.as_deref(),
     };
     let mut tx = ctx.store.begin(now)?;
     let imports = import_files(&mut tx, &files, env, progress)?;

@@ -100,6 +100,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<u8, Failure> {
         };
         paths.push((p.clone(), k));
     }
+    ctx.p12_password = output::p12_password(&files)?;
     let bar = Bar::new(g);
     let reports = castellan_pipeline::import_paths(&mut ctx, &paths, &bar);
     bar.finish();

@@ -4,6 +4,7 @@ use crate::output::{self, Bar};
 
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
     let mut ctx = output::open(g)?;
+    ctx.p12_password = output::p12_password(std::slice::from_ref(&a.estate))?;
     let bar = Bar::new(g);
     let report =
         castellan_pipeline::run_estate(&mut ctx, &a.estate, &a.out, a.policies.as_deref(), &bar);

@@ -124,3 +124,37 @@ pub fn severity_counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
         })
         .collect()
 }
+
+/// Whether `path` is, or (for a folder) holds, a PKCS#12 file (`.p12`, `.pfx`).
+fn has_pkcs12(path: &std::path::Path, depth: usize) -> bool {
+    if path.is_dir() {
+        depth > 0
+            && std::fs::read_dir(path)
+                .is_ok_and(|entries| entries.flatten().any(|e| has_pkcs12(&e.path(), depth - 1)))
+    } else {
+        path.extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| x.eq_ignore_ascii_case("p12") || x.eq_ignore_ascii_case("pfx"))
+    }
+}
+
+/// The password for PKCS#12 files among `paths`: asked on the terminal (not echoed) when there
+/// are such files, `CASTELLAN_P12_PASSWORD` is not set and a person is at the terminal; `None`
+/// otherwise (the import then reads the variable, or names the file and the variable).
+pub fn p12_password(paths: &[std::path::PathBuf]) -> Result<Option<String>, Failure> {
+    use std::io::IsTerminal;
+    if std::env::var_os("CASTELLAN_P12_PASSWORD").is_some()
+        || !std::io::stdin().is_terminal()
+        || !paths.iter().any(|p| has_pkcs12(p, 8))
+    {
+        return Ok(None);
+    }
+    let answer = rpassword::prompt_password(
+        "Password of the PKCS#12 files (or set CASTELLAN_P12_PASSWORD): ",
+    )
+    .map_err(|e| Failure {
+        code: crate::exit::INPUT,
+        error: anyhow::anyhow!("cannot read the PKCS#12 password from the terminal: {e}"),
+    })?;
+    Ok(Some(answer))
+}
