@@ -45,28 +45,36 @@ pub fn inventory_item(
         "tags": i.tags,
         "attributes": i.attributes,
         "provenance": si.provenance,
-        "credentials": creds.iter().map(|sc| {
-            let c = &sc.credential;
-            let status = if sc.provenance.gone_at.is_some() { "gone" } else { c.status.as_str() };
-            json!({
-                "id": c.id,
-                "kind": c.kind,
-                "name": c.name,
-                "status": status,
-                "created_at": c.created_at.map(format_ts),
-                "last_rotated_at": c.last_rotated_at.map(format_ts),
-                "last_used_at": c.last_used_at.map(format_ts),
-                "ever_used": c.ever_used,
-                "expires_at": c.expires_at.map(format_ts),
-                "fingerprint": c.fingerprint,
-                "preview": c.preview,
-                "attributes": c.attributes,
-                "sources": sc.sources,
-                "identities": sc.identities,
-                "sightings": (!sc.sightings.is_empty()).then_some(&sc.sightings),
-                "provenance": sc.provenance,
-            })
-        }).collect::<Vec<_>>(),
+        "credentials": creds.iter().map(credential_json).collect::<Vec<_>>(),
+    })
+}
+
+/// One credential as JSON, with its sources, sightings and provenance (`inventory show`,
+/// `inventory.json`).
+pub fn credential_json(sc: &StoredCredential) -> Value {
+    let c = &sc.credential;
+    let status = if sc.provenance.gone_at.is_some() {
+        "gone"
+    } else {
+        c.status.as_str()
+    };
+    json!({
+        "id": c.id,
+        "kind": c.kind,
+        "name": c.name,
+        "status": status,
+        "created_at": c.created_at.map(format_ts),
+        "last_rotated_at": c.last_rotated_at.map(format_ts),
+        "last_used_at": c.last_used_at.map(format_ts),
+        "ever_used": c.ever_used,
+        "expires_at": c.expires_at.map(format_ts),
+        "fingerprint": c.fingerprint,
+        "preview": c.preview,
+        "attributes": c.attributes,
+        "sources": sc.sources,
+        "identities": sc.identities,
+        "sightings": (!sc.sightings.is_empty()).then_some(&sc.sightings),
+        "provenance": sc.provenance,
     })
 }
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 pub use html::{escape, render_html};
 pub use json::{
-    RiskContext, event_json, finding_json, findings_json, grant_json, inventory_item,
-    inventory_json, sort_findings, summary_json,
+    RiskContext, credential_json, event_json, finding_json, findings_json, grant_json,
+    inventory_item, inventory_json, sort_findings, summary_json,
 };
 
 use castellan_store::StoreError;

@@ -83,6 +83,25 @@ pub fn run(g: &Global, cmd: &InventoryCmd) -> Result<u8, Failure> {
                 },
             };
             let Some(si) = identity else {
+                // A credential no identity holds (a CA certificate, a CI secret): show it alone.
+                if let Some(sc) = ctx.store.credential(id)? {
+                    let events = ctx.store.events_of(None, &[id.as_str()])?;
+                    let mut item = serde_json::json!({
+                        "id": sc.credential.id,
+                        "identity": null,
+                        "credential": castellan_report::credential_json(&sc),
+                    });
+                    item["events"] = serde_json::Value::Array(
+                        events
+                            .iter()
+                            .map(|se| castellan_report::event_json(&se.event))
+                            .collect(),
+                    );
+                    if g.json || !g.quiet {
+                        output::print_json(&item);
+                    }
+                    return Ok(crate::exit::OK);
+                }
                 return Err(Failure {
                     code: crate::exit::INPUT,
                     error: anyhow::anyhow!(

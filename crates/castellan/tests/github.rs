@@ -670,3 +670,28 @@ fn values_the_api_never_returns_are_never_stored() {
         &[NPM, GHS, "PLANTEDsecret", "PLANTEDinstallation"],
     );
 }
+
+#[test]
+fn a_credential_no_identity_holds_is_shown_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let b = bundle(d);
+    import(d, "github", &[&b]);
+    let out = castellan(d)
+        .args([
+            "inventory",
+            "show",
+            "github:acme:secret/org/NPM_TOKEN",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let item = json(&out.get_output().stdout);
+    assert_eq!(item["identity"], Value::Null);
+    assert_eq!(item["credential"]["kind"], "ci-secret");
+    assert_eq!(item["credential"]["sources"], json!(["github"]));
+    castellan(d)
+        .args(["inventory", "show", "github:acme:secret/org/NO_SUCH"])
+        .assert()
+        .code(2);
+}
