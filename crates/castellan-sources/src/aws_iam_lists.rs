@@ -36,6 +36,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::json_input::Lines;
 use crate::{Records, SourceError, show_value};
 
 /// The source name.
@@ -213,6 +214,7 @@ fn account_in(pages: &[Page]) -> Option<String> {
 pub fn parse(path: &str, bytes: &[u8], account: Option<&str>) -> Result<Records, SourceError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut pages = Vec::new();
+    let mut lines = Lines::new(bytes);
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
     loop {
         let offset = stream.byte_offset();
@@ -231,7 +233,7 @@ pub fn parse(path: &str, bytes: &[u8], account: Option<&str>) -> Result<Records,
                         .iter()
                         .take_while(|b| b.is_ascii_whitespace())
                         .count();
-                let line = bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                let line = lines.at(start);
                 let page: Page =
                     serde_path_to_error::deserialize(&v).map_err(|e| SourceError::Field {
                         path: path.into(),

@@ -52,6 +52,7 @@ use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::json_input::{decode, documents, line_at, offset_in, text_of};
 use crate::{Records, SourceError, show_value};
 
 /// The source name.
@@ -404,121 +405,6 @@ struct Peek {
 // ---------------------------------------------------------------------------------------------
 // Reading the file.
 
-fn line_at(bytes: &[u8], at: usize) -> u64 {
-    1 + bytes[..at.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-}
-
-fn offset_in(outer: &str, inner: &str) -> usize {
-    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
-}
-
-/// A serde message with any quoted input string replaced by [`show_value`].
-fn scrub(message: &str) -> String {
-    let Some(i) = message.find("string \"") else {
-        return message.to_string();
-    };
-    let start = i + "string \"".len();
-    let end = message[start..]
-        .rfind("\", expected")
-        .map(|j| start + j)
-        .or_else(|| message.rfind('"').filter(|&j| j >= start));
-    match end {
-        Some(end) => format!(
-            "{}string {}{}",
-            &message[..i],
-            show_value(&message[start..end]),
-            &message[end + 1..]
-        ),
-        None => format!("{}string (value hidden)", &message[..i]),
-    }
-}
-
-fn json_error(path: &str, base_line: u64, e: &serde_json::Error, field: &str) -> SourceError {
-    let line = base_line + e.line().saturating_sub(1) as u64;
-    let mut message = e.to_string();
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
-    let mut message = scrub(&message);
-    if e.is_eof() {
-        message = format!("{message}: the file ends early (truncated?)");
-    }
-    if field.is_empty() || field == "." {
-        SourceError::Line {
-            path: path.into(),
-            line,
-            message,
-        }
-    } else {
-        SourceError::Field {
-            path: path.into(),
-            line,
-            field: field.into(),
-            message,
-        }
-    }
-}
-
-/// Decodes `T` from one raw JSON value of `text`, naming the field (after `prefix`) on error.
-fn decode<'a, T: Deserialize<'a>>(
-    path: &str,
-    text: &'a str,
-    raw: &'a RawValue,
-    prefix: &str,
-) -> Result<T, SourceError> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    let mut track = serde_path_to_error::Track::new();
-    match T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track)) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            // Counted only on error: counting for every item would be quadratic.
-            let base = line_at(text.as_bytes(), offset_in(text, raw.get()));
-            let inner = track.path().to_string();
-            let field = match (prefix.is_empty(), inner.as_str()) {
-                (true, _) => inner.clone(),
-                (false, "." | "") => prefix.to_string(),
-                (false, p) if p.starts_with('[') => format!("{prefix}{p}"),
-                (false, p) => format!("{prefix}.{p}"),
-            };
-            Err(json_error(path, base, &e, &field))
-        }
-    }
-}
-
-fn text_of<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, SourceError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| SourceError::Line {
-        path: path.into(),
-        line: line_at(bytes, e.valid_up_to()),
-        message: "is not UTF-8 text; az output is JSON (use -o json)".into(),
-    })?;
-    if text.trim().is_empty() {
-        return Err(SourceError::File {
-            path: path.into(),
-            message: "is empty; expected `az ad sp list --all -o json` / `az ad app list --all -o json` output or a Castellan Azure bundle".into(),
-        });
-    }
-    Ok(text)
-}
-
-fn documents<'a>(path: &str, text: &'a str) -> Result<Vec<&'a RawValue>, SourceError> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
-    loop {
-        let start = stream.byte_offset();
-        match stream.next() {
-            None => break,
-            Some(Ok(raw)) => out.push(raw),
-            Some(Err(e)) => return Err(json_error(path, line_at(bytes, start), &e, "")),
-        }
-    }
-    Ok(out)
-}
-
 /// Everything the file holds, merged over its documents.
 #[derive(Default)]
 struct Input {
@@ -623,7 +509,7 @@ fn push_item(
 
 fn read_input(path: &str, text: &str) -> Result<Input, SourceError> {
     let mut input = Input::default();
-    for doc in documents(path, text)? {
+    for doc in documents(path, text).collect::<Result<Vec<_>, _>>()? {
         let body = doc.get();
         if body.starts_with('[') {
             let items: Vec<&RawValue> = decode(path, text, doc, "")?;
@@ -1066,7 +952,12 @@ struct Held {
 
 /// Parses `az ad sp list`, `az ad app list` output or an Azure bundle.
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
-    let text = text_of(path, bytes)?;
+    let text = text_of(
+        path,
+        bytes,
+        "az output is JSON (use -o json)",
+        "`az ad sp list --all -o json` / `az ad app list --all -o json` output or a Castellan Azure bundle",
+    )?;
     let input = read_input(path, text)?;
     if input.applications.is_empty()
         && input.service_principals.is_empty()

@@ -36,6 +36,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::json_input::{Lines, decode_at, documents, text_of};
 use crate::{Records, SourceError, show_value};
 
 /// The source name.
@@ -382,84 +383,10 @@ struct JsonEnvelope<'a> {
     items: Option<Vec<&'a RawValue>>,
 }
 
-fn line_at(bytes: &[u8], at: usize) -> u64 {
-    1 + bytes[..at.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-}
-
-/// Line numbers of increasing offsets, counted incrementally (a List of 200,000 objects must not
-/// recount the file from the start for each one).
-struct Lines<'b> {
-    bytes: &'b [u8],
-    at: usize,
-    line: u64,
-}
-
-impl Lines<'_> {
-    fn at(&mut self, offset: usize) -> u64 {
-        let offset = offset.min(self.bytes.len());
-        if offset < self.at {
-            return line_at(self.bytes, offset);
-        }
-        self.line += self.bytes[self.at..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        self.at = offset;
-        self.line
-    }
-}
-
-fn offset_in(outer: &str, inner: &str) -> usize {
-    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
-}
-
-fn json_error(path: &str, base_line: u64, e: &serde_json::Error, field: String) -> SourceError {
-    let line = base_line + e.line().saturating_sub(1) as u64;
-    let mut message = e.to_string();
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
-    if e.is_eof() {
-        message = format!("{message}: the file ends early (truncated?)");
-    }
-    if field.is_empty() || field == "." {
-        SourceError::Line {
-            path: path.into(),
-            line,
-            message,
-        }
-    } else {
-        SourceError::Field {
-            path: path.into(),
-            line,
-            field,
-            message,
-        }
-    }
-}
-
-/// Decodes `T` from JSON text, naming the field on error.
-fn decode_json<'a, T: Deserialize<'a>>(
-    path: &str,
-    text: &'a str,
-    line: u64,
-) -> Result<T, SourceError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut track = serde_path_to_error::Track::new();
-    let result = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
-    match result {
-        Ok(v) => Ok(v),
-        Err(e) => Err(json_error(path, line, &e, track.path().to_string())),
-    }
-}
-
 impl Item<'_> {
     fn decode<T: DeserializeOwned>(&self, path: &str) -> Result<T, SourceError> {
         match self {
-            Item::Json(raw, line) => decode_json(path, raw.get(), *line),
+            Item::Json(raw, line) => decode_at(path, raw.get(), *line, ""),
             Item::Yaml(v, doc) => {
                 let mut track = serde_path_to_error::Track::new();
                 T::deserialize(serde_path_to_error::Deserializer::new(v, &mut track)).map_err(|e| {
@@ -479,28 +406,15 @@ impl Item<'_> {
 
 fn items_of_json<'a>(path: &str, text: &'a str) -> Result<Vec<Item<'a>>, SourceError> {
     let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut lines = Lines {
-        bytes,
-        at: 0,
-        line: 1,
-    };
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
-    loop {
-        let start = stream.byte_offset();
-        let raw = match stream.next() {
-            None => break,
-            Some(Ok(raw)) => raw,
-            Some(Err(e)) => {
-                return Err(json_error(path, line_at(bytes, start), &e, String::new()));
-            }
-        };
-        let line = lines.at(offset_in(text, raw.get()));
-        let env: JsonEnvelope<'_> = decode_json(path, raw.get(), line)?;
+    let mut lines = Lines::new(text.as_bytes());
+    for raw in documents(path, text) {
+        let raw = raw?;
+        let line = lines.of(raw.get());
+        let env: JsonEnvelope<'_> = decode_at(path, raw.get(), line, "")?;
         match env.items {
             Some(items) if env.kind == "List" || env.kind.ends_with("List") => {
                 for (i, item) in items.into_iter().enumerate() {
-                    let line = lines.at(offset_in(text, item.get()));
+                    let line = lines.of(item.get());
                     if !item.get().starts_with('{') {
                         return Err(SourceError::Field {
                             path: path.into(),
@@ -1001,18 +915,12 @@ pub fn parse(
     cluster: &str,
     key: &FingerprintKey,
 ) -> Result<Records, SourceError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| SourceError::Line {
-        path: path.into(),
-        line: line_at(bytes, e.valid_up_to()),
-        message: "is not UTF-8 text; a Kubernetes export is JSON or YAML".into(),
-    })?;
-    if text.trim().is_empty() {
-        return Err(SourceError::File {
-            path: path.into(),
-            message: "is empty; expected `kubectl get … -o json` output or manifest YAML".into(),
-        });
-    }
+    let text = text_of(
+        path,
+        bytes,
+        "a Kubernetes export is JSON or YAML",
+        "`kubectl get … -o json` output or manifest YAML",
+    )?;
     let items = if text.trim_start().starts_with(['{', '[']) {
         items_of_json(path, text)?
     } else {

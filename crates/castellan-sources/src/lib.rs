@@ -24,6 +24,7 @@ mod error;
 pub mod gcp;
 pub mod github;
 pub mod governance;
+mod json_input;
 pub mod k8s;
 pub mod ssh;
 #[cfg(feature = "tls")]

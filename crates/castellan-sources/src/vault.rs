@@ -38,6 +38,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::json_input::{Lines, decode_at as decode, documents};
 use crate::{Records, SourceError, show_value};
 
 /// The source name.
@@ -293,86 +294,6 @@ fn error_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'static 
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
-fn line_at(bytes: &[u8], at: usize) -> u64 {
-    1 + bytes[..at.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-}
-
-fn offset_in(outer: &str, inner: &str) -> usize {
-    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
-}
-
-/// A serde message with any quoted input string replaced by [`show_value`]: a token pasted into
-/// a field of the wrong type must not be echoed.
-fn scrub(message: &str) -> String {
-    let Some(i) = message.find("string \"") else {
-        return message.to_string();
-    };
-    let start = i + "string \"".len();
-    let end = message[start..]
-        .rfind("\", expected")
-        .map(|j| start + j)
-        .or_else(|| message.rfind('"').filter(|&j| j >= start));
-    match end {
-        Some(end) => format!(
-            "{}string {}{}",
-            &message[..i],
-            show_value(&message[start..end]),
-            &message[end + 1..]
-        ),
-        None => format!("{}string (value hidden)", &message[..i]),
-    }
-}
-
-fn json_error(path: &str, base_line: u64, e: &serde_json::Error, field: String) -> SourceError {
-    let line = base_line + e.line().saturating_sub(1) as u64;
-    let mut message = e.to_string();
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
-    let mut message = scrub(&message);
-    if e.is_eof() {
-        message = format!("{message}: the file ends early (truncated?)");
-    }
-    if field.is_empty() || field == "." {
-        SourceError::Line {
-            path: path.into(),
-            line,
-            message,
-        }
-    } else {
-        SourceError::Field {
-            path: path.into(),
-            line,
-            field,
-            message,
-        }
-    }
-}
-
-fn decode<'a, T: Deserialize<'a>>(
-    path: &str,
-    text: &'a str,
-    line: u64,
-    prefix: &str,
-) -> Result<T, SourceError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut track = serde_path_to_error::Track::new();
-    let result = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-        .and_then(|v| de.end().map(|()| v));
-    result.map_err(|e| {
-        let inner = track.path().to_string();
-        let field = match (prefix.is_empty(), inner.as_str()) {
-            (true, _) => inner,
-            (false, "" | ".") => prefix.to_string(),
-            (false, _) => format!("{prefix}.{inner}"),
-        };
-        json_error(path, line, &e, field)
-    })
-}
-
 /// Whether a line (the file's first non-empty one) is an audit entry.
 fn is_audit(line: &str) -> bool {
     #[derive(Deserialize)]
@@ -444,22 +365,16 @@ fn check_cluster(path: &str, c: &str) -> Result<(), SourceError> {
 }
 
 fn lookups(path: &str, text: &str, cluster: Option<String>) -> Result<Records, SourceError> {
-    let bytes = text.as_bytes();
     let mut found: Vec<(u64, Lookup)> = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
-    loop {
-        let start = stream.byte_offset();
-        let raw = match stream.next() {
-            None => break,
-            Some(Ok(raw)) => raw,
-            Some(Err(e)) => return Err(json_error(path, line_at(bytes, start), &e, String::new())),
-        };
-        let line = line_at(bytes, offset_in(text, raw.get()));
+    let mut lines = Lines::new(text.as_bytes());
+    for raw in documents(path, text) {
+        let raw = raw?;
+        let line = lines.of(raw.get());
         let body = raw.get();
         if body.starts_with('[') {
             let items: Vec<&RawValue> = decode(path, body, line, "")?;
             for (i, item) in items.into_iter().enumerate() {
-                let l = line_at(bytes, offset_in(text, item.get()));
+                let l = lines.of(item.get());
                 if item.get().starts_with('"') {
                     return Err(SourceError::Field {
                         path: path.into(),
