@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::aws_policy::{
     Decision, PolicyDocument, Statement, admin_reason, decide, is_read_only_managed,
-    statement_privilege, well_known_managed,
+    statement_privilege, well_known_managed, wildcard,
 };
 use crate::{Records, SourceError};
 
@@ -437,13 +437,18 @@ struct Principal {
     boundary: Option<Vec<Statement>>,
     /// Policies whose documents are not in the export.
     missing: Vec<String>,
+    /// The group (index into the export's groups) each statement came from, `None` for the
+    /// principal's own policies (parallel to `statements`).
+    origin: Vec<Option<usize>>,
+    /// The groups it belongs to (indices, no repeats).
+    groups: Vec<usize>,
 }
 
 impl Principal {
     fn new(
         id: String,
         username: Option<String>,
-        holders: &[&Holder],
+        holders: &[(Option<usize>, &Holder)],
         boundary: Option<Vec<Statement>>,
     ) -> Principal {
         let mut p = Principal {
@@ -454,8 +459,16 @@ impl Principal {
             policies: Vec::new(),
             boundary,
             missing: Vec::new(),
+            origin: Vec::new(),
+            groups: Vec::new(),
         };
-        for h in holders {
+        for (group, h) in holders {
+            if let Some(g) = group {
+                if p.groups.contains(g) {
+                    continue;
+                }
+                p.groups.push(*g);
+            }
             for (via, r) in &h.policies {
                 if r.document == "missing" {
                     p.missing.push(via.clone());
@@ -469,6 +482,7 @@ impl Principal {
                     };
                     p.vias.push(how);
                     p.policies.push(via.clone());
+                    p.origin.push(*group);
                 }
             }
         }
@@ -503,37 +517,640 @@ impl Principal {
         };
         (p, None)
     }
+}
 
-    fn may(&self, action: &str, resource: &str) -> Option<(bool, Vec<String>)> {
-        let own = decide(&self.statements, action, resource, self.username.as_deref());
-        let Decision::Allow { conditional } = own else {
+// Lifecycle authority: who may issue, rotate and revoke each user's access keys.
+//
+// Every user, role and group is analysed once: for each lifecycle action, the statements that
+// bear on it, each classified as reaching every user of the account (`Resource: "*"`,
+// `arn:aws:iam::<account>:user/*`, …), some users (the literal prefix of its pattern says which)
+// or none. Per user only the holders with a statement for some users whose prefix the user's ARN
+// starts with are evaluated again; every other holder's entry is the same for all users and is
+// built once.
+
+/// `${aws:username}` replaced with `username` (for indexing a principal's patterns); `None` when
+/// the pattern needs a user name and the holder has none (it never matches).
+fn with_username(p: &str, username: Option<&str>) -> Option<String> {
+    const VAR: &str = "${aws:username}";
+    let lower = p.to_ascii_lowercase();
+    if !lower.contains(VAR) {
+        return Some(p.to_string());
+    }
+    let u = username?;
+    let mut out = String::with_capacity(p.len() + u.len());
+    let mut i = 0;
+    while let Some(j) = lower[i..].find(VAR) {
+        out.push_str(&p[i..i + j]);
+        out.push_str(u);
+        i += j + VAR.len();
+    }
+    out.push_str(&p[i..]);
+    Some(out)
+}
+
+/// Whether a statement's resource patterns depend on the holder's user name.
+fn member_dependent(s: &Statement) -> bool {
+    s.resources
+        .iter()
+        .chain(&s.not_resources)
+        .any(|p| p.to_ascii_lowercase().contains("${aws:username}"))
+}
+
+/// Which of the account's users a resource pattern (or a statement) reaches.
+enum Reach {
+    /// No user ARN matches.
+    Never,
+    /// Every user ARN matches.
+    All,
+    /// Only user ARNs starting with one of these literal prefixes may match.
+    Some(Vec<String>),
+}
+
+/// `users` is `arn:aws:iam::<account>:user/`.
+fn pattern_reach(p: &str, users: &str, username: Option<&str>) -> Reach {
+    let Some(p) = with_username(p, username) else {
+        return Reach::Never;
+    };
+    let literal = &p[..p.find(['*', '?', '$']).unwrap_or(p.len())];
+    if !(literal.starts_with(users) || users.starts_with(literal)) {
+        return Reach::Never;
+    }
+    if !p.contains('$')
+        && let Some(head) = p.strip_suffix('*')
+        // `head` matches a prefix of every user ARN and the final `*` the rest.
+        && (0..=users.len()).any(|k| wildcard(head, &users[..k], false))
+    {
+        return Reach::All;
+    }
+    Reach::Some(vec![literal.to_string()])
+}
+
+fn statement_reach(s: &Statement, users: &str, username: Option<&str>) -> Reach {
+    if !s.resources.is_empty() {
+        let mut prefixes = Vec::new();
+        for p in &s.resources {
+            match pattern_reach(p, users, username) {
+                Reach::All => return Reach::All,
+                Reach::Never => {}
+                Reach::Some(l) => prefixes.extend(l),
+            }
+        }
+        if prefixes.is_empty() {
+            Reach::Never
+        } else {
+            Reach::Some(prefixes)
+        }
+    } else if !s.not_resources.is_empty() {
+        let mut some = false;
+        for p in &s.not_resources {
+            match pattern_reach(p, users, username) {
+                Reach::All => return Reach::Never,
+                Reach::Never => {}
+                Reach::Some(_) => some = true,
+            }
+        }
+        if some {
+            // Applies to the users the exclusions miss: any user may be one.
+            Reach::Some(vec![String::new()])
+        } else {
+            Reach::All
+        }
+    } else {
+        Reach::All
+    }
+}
+
+/// The statements of one holder that bear on one lifecycle action over the account's users.
+struct Rule {
+    /// (statement index, reaches every user); conditional denies and statements that reach no
+    /// user are left out (they never decide).
+    stmts: Vec<(usize, bool)>,
+    /// The decision for a user that only the every-user statements reach.
+    base: Decision,
+    /// Whether some statement reaches only some users.
+    specific: bool,
+}
+
+impl Rule {
+    fn new(
+        statements: &[Statement],
+        keep: impl Fn(usize) -> bool,
+        action: &str,
+        users: &str,
+        username: Option<&str>,
+        prefixes: &mut Vec<String>,
+    ) -> Rule {
+        let mut stmts = Vec::new();
+        let mut specific = false;
+        for (i, s) in statements.iter().enumerate() {
+            if !keep(i)
+                || (s.effect == Effect::Deny && s.condition.is_some())
+                || !s.covers_action(action)
+            {
+                continue;
+            }
+            match statement_reach(s, users, username) {
+                Reach::Never => {}
+                Reach::All => stmts.push((i, true)),
+                Reach::Some(p) => {
+                    prefixes.extend(p);
+                    specific = true;
+                    stmts.push((i, false));
+                }
+            }
+        }
+        let mut base = Decision::Implicit;
+        for s in stmts
+            .iter()
+            .filter(|(_, all)| *all)
+            .map(|(i, _)| &statements[*i])
+        {
+            match (s.effect, base) {
+                (Effect::Deny, _) => {
+                    base = Decision::Deny;
+                    break;
+                }
+                (Effect::Allow, Decision::Allow { conditional }) => {
+                    base = Decision::Allow {
+                        conditional: conditional && s.condition.is_some(),
+                    }
+                }
+                (Effect::Allow, _) => {
+                    base = Decision::Allow {
+                        conditional: s.condition.is_some(),
+                    }
+                }
+            }
+        }
+        Rule {
+            stmts,
+            base,
+            specific,
+        }
+    }
+
+    /// The decision over `arn`, or (`None`) over a user only the every-user statements reach.
+    fn decide(
+        &self,
+        statements: &[Statement],
+        action: &str,
+        arn: Option<&str>,
+        username: Option<&str>,
+    ) -> Decision {
+        match arn {
+            Some(arn) if self.specific => decide(
+                self.stmts.iter().map(|(i, _)| &statements[*i]),
+                action,
+                arn,
+                username,
+            ),
+            _ => self.base,
+        }
+    }
+
+    /// The allow statements that apply to `arn` (or, `None`, that reach every user).
+    fn allows<'a>(
+        &'a self,
+        statements: &'a [Statement],
+        action: &'a str,
+        arn: Option<&'a str>,
+        username: Option<&'a str>,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.stmts
+            .iter()
+            .filter(move |(i, all)| {
+                let s = &statements[*i];
+                s.effect == Effect::Allow
+                    && match arn {
+                        None => *all,
+                        Some(arn) => *all || s.applies(action, arn, username),
+                    }
+            })
+            .map(|(i, _)| *i)
+    }
+}
+
+/// A principal's lifecycle rules.
+struct PrincipalRules {
+    /// Over all its statements (its own and its groups').
+    full: [Rule; 3],
+    /// Over its permissions boundary, if it has one.
+    boundary: Option<[Rule; 3]>,
+    /// Literal prefixes of the statements that reach only some users.
+    prefixes: Vec<String>,
+    /// Whether some deny or its boundary may stop it doing what a group of it allows.
+    fragile: bool,
+    /// Whether it holds a lifecycle allow of its own (own policies, or group statements that
+    /// name `${aws:username}`, which differ per member).
+    own_allow: bool,
+}
+
+impl PrincipalRules {
+    fn new(p: &Principal, users: &str) -> PrincipalRules {
+        let mut prefixes = Vec::new();
+        let username = p.username.as_deref();
+        let full = LIFECYCLE.map(|(_, action)| {
+            Rule::new(
+                &p.statements,
+                |_| true,
+                action,
+                users,
+                username,
+                &mut prefixes,
+            )
+        });
+        let boundary = p.boundary.as_ref().map(|b| {
+            LIFECYCLE
+                .map(|(_, action)| Rule::new(b, |_| true, action, users, username, &mut prefixes))
+        });
+        let denies = full.iter().any(|r| {
+            r.stmts
+                .iter()
+                .any(|(i, _)| p.statements[*i].effect == Effect::Deny)
+        });
+        let boundary_limits = boundary.as_ref().is_some_and(|b| {
+            b.iter()
+                .any(|r| r.specific || !matches!(r.base, Decision::Allow { .. }))
+        });
+        let own_allow = full.iter().any(|r| {
+            r.stmts
+                .iter()
+                .any(|(i, _)| p.statements[*i].effect == Effect::Allow && own_like(p, *i))
+        });
+        prefixes.sort();
+        prefixes.dedup();
+        PrincipalRules {
+            full,
+            boundary,
+            prefixes,
+            fragile: denies || boundary_limits,
+            own_allow,
+        }
+    }
+
+    /// `Some(conditional)` when the principal may perform lifecycle step `k` on `arn`.
+    fn may(&self, p: &Principal, k: usize, arn: Option<&str>) -> Option<bool> {
+        let action = LIFECYCLE[k].1;
+        let username = p.username.as_deref();
+        let Decision::Allow { conditional } =
+            self.full[k].decide(&p.statements, action, arn, username)
+        else {
             return None;
         };
-        if let Some(b) = &self.boundary
+        if let (Some(rules), Some(b)) = (&self.boundary, &p.boundary)
             && !matches!(
-                decide(b, action, resource, self.username.as_deref()),
+                rules[k].decide(b, action, arn, username),
                 Decision::Allow { .. }
             )
         {
             return None;
         }
-        let vias: BTreeSet<String> = self
-            .statements
-            .iter()
-            .zip(&self.vias)
-            .filter(|(s, _)| {
-                s.effect == Effect::Allow && s.applies(action, resource, self.username.as_deref())
-            })
-            .map(|(_, v)| v.clone())
-            .collect();
-        Some((conditional, vias.into_iter().collect()))
+        Some(conditional)
+    }
+}
+
+/// Whether statement `i` of `p` counts as the principal's own authority rather than its group's.
+fn own_like(p: &Principal, i: usize) -> bool {
+    p.origin[i].is_none() || member_dependent(&p.statements[i])
+}
+
+/// A group's lifecycle rules: its statements that are the same for every member.
+struct GroupRules {
+    id: String,
+    statements: Vec<Statement>,
+    vias: Vec<String>,
+    rules: [Rule; 3],
+    prefixes: Vec<String>,
+    /// Member principals (indices).
+    members: Vec<usize>,
+    /// Members that some deny or boundary may stop.
+    fragile: Vec<usize>,
+}
+
+/// What a group's members may do to one user's keys.
+#[derive(Clone)]
+struct GroupAuthority {
+    can: Vec<usize>,
+    conditional: bool,
+    vias: BTreeSet<String>,
+    /// Members that may not do all of `can` (principal indices).
+    except: Vec<usize>,
+}
+
+impl GroupRules {
+    fn authority(
+        &self,
+        principals: &[Principal],
+        rules: &[Option<PrincipalRules>],
+        arn: Option<&str>,
+    ) -> Option<GroupAuthority> {
+        let mut a = GroupAuthority {
+            can: Vec::new(),
+            conditional: false,
+            vias: BTreeSet::new(),
+            except: Vec::new(),
+        };
+        for (k, (_, action)) in LIFECYCLE.iter().enumerate() {
+            let rule = &self.rules[k];
+            if let Decision::Allow { conditional } =
+                rule.decide(&self.statements, action, arn, None)
+            {
+                a.can.push(k);
+                a.conditional |= conditional;
+                a.vias.extend(
+                    rule.allows(&self.statements, action, arn, None)
+                        .map(|i| self.vias[i].clone()),
+                );
+            }
+        }
+        if a.can.is_empty() {
+            return None;
+        }
+        for &m in &self.fragile {
+            let r = rules[m].as_ref().expect("fragile members have rules");
+            if a.can
+                .iter()
+                .any(|&k| r.may(&principals[m], k, arn).is_none())
+            {
+                a.except.push(m);
+            }
+        }
+        Some(a)
     }
 
-    /// Whether any allow statement mentions an access-key lifecycle action at all.
-    fn lifecycle_candidate(&self) -> bool {
-        self.statements
+    fn entry(&self, a: &GroupAuthority, principals: &[Principal]) -> Value {
+        let can: Vec<&str> = a.can.iter().map(|&k| LIFECYCLE[k].0).collect();
+        let mut e = json!({
+            "principal": self.id,
+            "can": can,
+            "via": a.vias,
+            "members": self.members.len(),
+            "group": true,
+        });
+        if a.conditional {
+            e["conditional"] = json!(true);
+        }
+        if !a.except.is_empty() {
+            e["except"] = json!(
+                a.except
+                    .iter()
+                    .map(|&m| &principals[m].id)
+                    .collect::<Vec<_>>()
+            );
+        }
+        e
+    }
+}
+
+/// The entry of principal `pi` over `arn` (`None`: a user only every-user statements reach):
+/// the steps its own policies allow, and those a group allows whose entry excepts it but which
+/// it may still perform.
+fn principal_entry(
+    pi: usize,
+    principals: &[Principal],
+    rules: &[Option<PrincipalRules>],
+    group_of: &HashMap<usize, usize>,
+    authority: &dyn Fn(usize) -> Option<GroupAuthority>,
+    arn: Option<&str>,
+) -> Option<Value> {
+    let p = &principals[pi];
+    let r = rules[pi].as_ref()?;
+    let username = p.username.as_deref();
+    // Groups of `p` (indices) whose entry over `arn` excepts it, with the steps they allow.
+    let excepted: Vec<(usize, Vec<usize>)> = if r.fragile {
+        p.groups
             .iter()
-            .any(|s| s.effect == Effect::Allow && !lifecycle_of(s).is_empty())
+            .filter_map(|&g| group_of.get(&g).map(|&e| (g, e)))
+            .filter_map(|(g, e)| authority(e).map(|a| (g, a)))
+            .filter(|(_, a)| a.except.contains(&pi))
+            .map(|(g, a)| (g, a.can))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut can = Vec::new();
+    let mut vias = BTreeSet::new();
+    let mut conditional = false;
+    for (k, (step, action)) in LIFECYCLE.iter().enumerate() {
+        let Some(c) = r.may(p, k, arn) else { continue };
+        // Groups through which `p` performs step `k` without the group's entry saying so.
+        let through = |g: usize| {
+            excepted
+                .iter()
+                .any(|(x, steps)| *x == g && steps.contains(&k))
+        };
+        let applying: Vec<usize> = r.full[k]
+            .allows(&p.statements, action, arn, username)
+            .filter(|&i| own_like(p, i) || p.origin[i].is_some_and(through))
+            .collect();
+        if applying.is_empty() {
+            continue;
+        }
+        can.push(*step);
+        conditional |= c;
+        vias.extend(applying.into_iter().map(|i| p.vias[i].clone()));
+    }
+    if can.is_empty() {
+        return None;
+    }
+    let mut e = json!({ "principal": p.id, "can": can, "via": vias });
+    if conditional {
+        e["conditional"] = json!(true);
+    }
+    Some(e)
+}
+
+/// Fills `lifecycle_authority` of every user: `user_index` is (identity index, principal index,
+/// ARN) of each user.
+fn lifecycle_authority(
+    records: &mut Records,
+    principals: &[Principal],
+    groups: &[(&Holder, Vec<usize>)],
+    user_index: &[(usize, usize, String)],
+    account: &str,
+) {
+    let users = format!("arn:aws:iam::{account}:user/");
+    let rules: Vec<Option<PrincipalRules>> = principals
+        .iter()
+        .map(|p| {
+            let r = PrincipalRules::new(p, &users);
+            let bears = r.full.iter().any(|x| !x.stmts.is_empty());
+            bears.then_some(r)
+        })
+        .collect();
+
+    // Groups with a lifecycle allow the same for every member.
+    let mut group_rules: Vec<GroupRules> = Vec::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new(); // group index -> entity
+    for (gi, (h, members)) in groups.iter().enumerate() {
+        let mut statements = Vec::new();
+        let mut vias = Vec::new();
+        for (via, r) in &h.policies {
+            for s in &r.statements {
+                statements.push(s.clone());
+                vias.push(via.clone());
+            }
+        }
+        let mut prefixes = Vec::new();
+        let shared: Vec<bool> = statements.iter().map(|s| !member_dependent(s)).collect();
+        let rules3 = LIFECYCLE.map(|(_, action)| {
+            Rule::new(
+                &statements,
+                |i| shared[i],
+                action,
+                &users,
+                None,
+                &mut prefixes,
+            )
+        });
+        let allows = rules3.iter().any(|r| {
+            r.stmts
+                .iter()
+                .any(|(i, _)| statements[*i].effect == Effect::Allow)
+        });
+        if !allows {
+            continue;
+        }
+        let fragile: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&m| rules[m].as_ref().is_some_and(|r| r.fragile))
+            .collect();
+        group_of.insert(gi, group_rules.len());
+        group_rules.push(GroupRules {
+            id: h.id.clone(),
+            statements,
+            vias,
+            rules: rules3,
+            prefixes,
+            members: members.clone(),
+            fragile,
+        });
+    }
+
+    // Entities: groups first, then principals with authority of their own or an exception.
+    let ng = group_rules.len();
+    let mut candidate: Vec<bool> = rules
+        .iter()
+        .map(|r| r.as_ref().is_some_and(|r| r.own_allow))
+        .collect();
+    for g in &group_rules {
+        for &m in &g.fragile {
+            candidate[m] = true;
+        }
+    }
+    // Which entities a user ARN starting with a prefix must be evaluated again for.
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (e, g) in group_rules.iter().enumerate() {
+        let members = g.fragile.iter().flat_map(|&m| {
+            rules[m]
+                .as_ref()
+                .map(|r| r.prefixes.iter())
+                .into_iter()
+                .flatten()
+        });
+        for p in g.prefixes.iter().chain(members) {
+            index.entry(p.clone()).or_default().push(e);
+        }
+    }
+    for (pi, r) in rules.iter().enumerate() {
+        let Some(r) = r else { continue };
+        if !candidate[pi] {
+            continue;
+        }
+        let groups = principals[pi]
+            .groups
+            .iter()
+            .filter_map(|g| group_of.get(g))
+            .flat_map(|&e| group_rules[e].prefixes.iter());
+        let mut mine: Vec<&String> = r.prefixes.iter().chain(groups).collect();
+        mine.sort();
+        mine.dedup();
+        for p in mine {
+            index.entry(p.clone()).or_default().push(ng + pi);
+        }
+    }
+    for v in index.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+
+    // What every user gets unless a prefix of theirs says otherwise.
+    let base_groups: Vec<Option<GroupAuthority>> = group_rules
+        .iter()
+        .map(|g| g.authority(principals, &rules, None))
+        .collect();
+    let base_authority = |e: usize| base_groups[e].clone();
+    let mut base: Vec<(usize, Value)> = Vec::new();
+    for (e, g) in group_rules.iter().enumerate() {
+        if let Some(a) = &base_groups[e] {
+            base.push((e, g.entry(a, principals)));
+        }
+    }
+    for pi in (0..principals.len()).filter(|&pi| candidate[pi]) {
+        if let Some(v) = principal_entry(pi, principals, &rules, &group_of, &base_authority, None) {
+            base.push((ng + pi, v));
+        }
+    }
+
+    let note = "the account root user can always issue, rotate and revoke; service control policies are not in the export";
+    let everyone = json!({
+        "principals": base.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        "note": note,
+    });
+    let mut again: Vec<usize> = Vec::new();
+    for (idx, _, arn) in user_index {
+        again.clear();
+        for k in (0..=arn.len()).filter(|&k| arn.is_char_boundary(k)) {
+            if let Some(es) = index.get(&arn[..k]) {
+                again.extend(es);
+            }
+        }
+        again.sort_unstable();
+        again.dedup();
+        if again.is_empty() {
+            // The same for every such user: built once, cloned.
+            records.identities[*idx]
+                .attributes
+                .insert("lifecycle_authority".into(), everyone.clone());
+            continue;
+        }
+        let mut entries = Vec::with_capacity(base.len() + again.len());
+        {
+            let mut groups_here: HashMap<usize, Option<GroupAuthority>> = HashMap::new();
+            for &e in again.iter().filter(|&&e| e < ng) {
+                groups_here.insert(e, group_rules[e].authority(principals, &rules, Some(arn)));
+            }
+            let authority = |e: usize| match groups_here.get(&e) {
+                Some(a) => a.clone(),
+                None => base_groups[e].clone(),
+            };
+            let mut b = base.iter().peekable();
+            for &e in &again {
+                while let Some((be, v)) = b.peek()
+                    && *be < e
+                {
+                    entries.push(v.clone());
+                    b.next();
+                }
+                if b.peek().is_some_and(|(be, _)| *be == e) {
+                    b.next();
+                }
+                let v = if e < ng {
+                    groups_here[&e]
+                        .as_ref()
+                        .map(|a| group_rules[e].entry(a, principals))
+                } else {
+                    principal_entry(e - ng, principals, &rules, &group_of, &authority, Some(arn))
+                };
+                entries.extend(v);
+            }
+            entries.extend(b.map(|(_, v)| v.clone()));
+        }
+        records.identities[*idx].attributes.insert(
+            "lifecycle_authority".into(),
+            json!({ "principals": entries, "note": note }),
+        );
     }
 }
 
@@ -742,7 +1359,14 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
 
     let mut records = Records::default();
     let mut principals: Vec<Principal> = Vec::with_capacity(users.len() + roles.len());
-    let mut user_index: Vec<(usize, String)> = Vec::new(); // (principal index, arn)
+    let group_index: HashMap<&str, usize> = group_holders
+        .keys()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i))
+        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); group_holders.len()];
+    // (identity index, principal index, arn)
+    let mut user_index: Vec<(usize, usize, String)> = Vec::new();
 
     for g in group_holders.values() {
         records.grants.extend(grants_of(g, &scope, &account));
@@ -757,12 +1381,12 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
             &managed,
         );
         records.grants.extend(grants_of(&own, &scope, &account));
-        let mut hs: Vec<&Holder> = vec![&own];
+        let mut hs: Vec<(Option<usize>, &Holder)> = vec![(None, &own)];
         let mut group_ids = Vec::new();
         for g in &u.group_list {
             group_ids.push(ids::aws_group(&account, g));
-            if let Some(h) = group_holders.get(g) {
-                hs.push(h);
+            if let (Some(h), Some(&gi)) = (group_holders.get(g), group_index.get(g.as_str())) {
+                hs.push((Some(gi), h));
             }
         }
         let principal = Principal::new(
@@ -825,7 +1449,14 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
             tags: tags(&u.tags),
             attributes,
         });
-        user_index.push((principals.len(), u.arn.clone()));
+        for &g in &principal.groups {
+            members[g].push(principals.len());
+        }
+        user_index.push((
+            records.identities.len() - 1,
+            principals.len(),
+            u.arn.clone(),
+        ));
         principals.push(principal);
     }
 
@@ -841,7 +1472,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
         let principal = Principal::new(
             id.clone(),
             None,
-            &[&own],
+            &[(None, &own)],
             boundary_of(&r.permissions_boundary),
         );
         let (privilege, reason) = principal.privilege(&account);
@@ -938,40 +1569,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Records, SourceError> {
     }
 
     // Lifecycle authority over every user's access keys.
-    let candidates: Vec<&Principal> = principals
-        .iter()
-        .filter(|p| p.lifecycle_candidate())
-        .collect();
-    for (idx, arn) in &user_index {
-        let mut entries = Vec::new();
-        for p in &candidates {
-            let mut can = Vec::new();
-            let mut vias = BTreeSet::new();
-            let mut conditional = false;
-            for (step, action) in LIFECYCLE {
-                if let Some((c, v)) = p.may(action, arn) {
-                    can.push(step);
-                    conditional |= c;
-                    vias.extend(v);
-                }
-            }
-            if !can.is_empty() {
-                let mut e = json!({ "principal": p.id, "can": can, "via": vias });
-                if conditional {
-                    e["conditional"] = json!(true);
-                }
-                entries.push(e);
-            }
-        }
-        let identity = &mut records.identities[*idx];
-        identity.attributes.insert(
-            "lifecycle_authority".into(),
-            json!({
-                "principals": entries,
-                "note": "the account root user can always issue, rotate and revoke; service control policies are not in the export",
-            }),
-        );
-    }
+    let groups: Vec<(&Holder, Vec<usize>)> = group_holders.values().zip(members).collect();
+    lifecycle_authority(&mut records, &principals, &groups, &user_index, &account);
     Ok(records)
 }
 
@@ -1037,17 +1636,23 @@ mod tests {
             .iter()
             .filter_map(|e| e["principal"].as_str())
             .collect();
+        // the group's authority is one entry for the group, not one per member
         assert_eq!(
             principals,
-            vec![
-                "aws:111122223333:user/deployer",
-                "aws:111122223333:role/admin"
-            ]
+            vec!["aws:111122223333:group/ops", "aws:111122223333:role/admin"]
         );
         assert_eq!(authority[0]["can"], json!(["issue", "rotate", "revoke"]));
+        assert_eq!(authority[0]["via"], json!(["inline:keys"]));
+        assert_eq!(authority[0]["members"], json!(1));
+        assert_eq!(authority[0]["group"], json!(true));
+        assert!(authority[0].get("except").is_none());
         assert_eq!(
-            authority[0]["via"],
-            json!(["inline:keys (via aws:111122223333:group/ops)"])
+            authority[1],
+            json!({
+                "principal": "aws:111122223333:role/admin",
+                "can": ["issue", "rotate", "revoke"],
+                "via": ["arn:aws:iam::aws:policy/AdministratorAccess"]
+            })
         );
         let admin = find(&r, "aws:111122223333:role/admin");
         assert_eq!(admin.privilege, Privilege::Admin);
@@ -1074,6 +1679,155 @@ mod tests {
         assert_eq!(
             g.attributes["lifecycle"],
             json!(["issue", "rotate", "revoke"])
+        );
+    }
+
+    fn authority_of(r: &Records, user: &str) -> Vec<Value> {
+        find(r, &format!("aws:111122223333:user/{user}")).attributes["lifecycle_authority"]
+            ["principals"]
+            .as_array()
+            .expect("list")
+            .clone()
+    }
+
+    const GROUPS: &str = r#"{
+  "UserDetailList": [
+    {"UserName": "a", "Arn": "arn:aws:iam::111122223333:user/a", "GroupList": ["keyadmins", "everyone"]},
+    {"UserName": "b", "Arn": "arn:aws:iam::111122223333:user/b", "GroupList": ["keyadmins", "everyone"],
+     "UserPolicyList": [{"PolicyName": "no-revoke", "PolicyDocument": {"Statement": [{"Effect": "Deny", "Action": "iam:DeleteAccessKey", "Resource": "*"}]}}]},
+    {"UserName": "c", "Arn": "arn:aws:iam::111122223333:user/c", "GroupList": ["keyadmins"],
+     "UserPolicyList": [{"PolicyName": "hands-off", "PolicyDocument": {"Statement": [{"Effect": "Deny", "Action": "iam:*AccessKey", "Resource": "arn:aws:iam::111122223333:user/ci/*"}]}}]},
+    {"UserName": "d", "Arn": "arn:aws:iam::111122223333:user/d", "GroupList": ["keyadmins"],
+     "UserPolicyList": [{"PolicyName": "maybe", "PolicyDocument": {"Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}]}}]},
+    {"Path": "/ci/", "UserName": "builder", "Arn": "arn:aws:iam::111122223333:user/ci/builder", "GroupList": ["everyone"]},
+    {"UserName": "root-keys", "Arn": "arn:aws:iam::111122223333:user/root-keys"}
+  ],
+  "GroupDetailList": [
+    {"GroupName": "keyadmins", "Arn": "arn:aws:iam::111122223333:group/keyadmins",
+     "GroupPolicyList": [{"PolicyName": "keys", "PolicyDocument": {"Statement": [
+       {"Effect": "Allow", "Action": "iam:*AccessKey*", "Resource": "*"},
+       {"Effect": "Deny", "Action": "iam:*", "Resource": "arn:aws:iam::111122223333:user/root-keys"}]}}]},
+    {"GroupName": "everyone", "Arn": "arn:aws:iam::111122223333:group/everyone",
+     "GroupPolicyList": [{"PolicyName": "own-keys", "PolicyDocument": {"Statement": [
+       {"Effect": "Allow", "Action": ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], "Resource": "arn:aws:iam::*:user/${aws:username}"}]}}]}
+  ],
+  "RoleDetailList": [
+    {"RoleName": "rotator", "Arn": "arn:aws:iam::111122223333:role/rotator",
+     "RolePolicyList": [{"PolicyName": "rotate", "PolicyDocument": {"Statement": [
+       {"Effect": "Allow", "Action": "iam:UpdateAccessKey", "Resource": "arn:aws:iam::111122223333:user/ci/*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}}]}
+  ]
+}"#;
+
+    #[test]
+    fn aws_group_authority_is_one_entry_with_exceptions() {
+        let r = parse("g.json", GROUPS.as_bytes()).expect("parse");
+        let all3 = json!(["issue", "rotate", "revoke"]);
+        // Over a: the group once (b, whose own policy denies revoking, excepted and listed with
+        // what it still may do); a manages its own keys through `everyone`, which names
+        // ${aws:username} and so is the member's own authority.
+        let a = authority_of(&r, "a");
+        assert_eq!(
+            a,
+            vec![
+                json!({"principal": "aws:111122223333:group/keyadmins", "can": all3,
+                       "via": ["inline:keys"], "members": 4, "group": true,
+                       "except": ["aws:111122223333:user/b"]}),
+                json!({"principal": "aws:111122223333:user/a", "can": all3,
+                       "via": ["inline:own-keys (via aws:111122223333:group/everyone)"]}),
+                json!({"principal": "aws:111122223333:user/b", "can": ["issue", "rotate"],
+                       "via": ["inline:keys (via aws:111122223333:group/keyadmins)"]}),
+            ]
+        );
+        // Over ci/builder: c's own deny on user/ci/* excepts it too; the role's own conditional
+        // allow is its own entry. builder's own-keys policy does not reach it: its ARN has a
+        // path, `user/${aws:username}` has none.
+        let ci = authority_of(&r, "builder");
+        assert_eq!(
+            ci[0]["except"],
+            json!(["aws:111122223333:user/b", "aws:111122223333:user/c"])
+        );
+        let ids: Vec<&str> = ci.iter().filter_map(|e| e["principal"].as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "aws:111122223333:group/keyadmins",
+                "aws:111122223333:user/b",
+                "aws:111122223333:role/rotator"
+            ]
+        );
+        assert_eq!(
+            ci[2],
+            json!({"principal": "aws:111122223333:role/rotator", "can": ["rotate"],
+                   "via": ["inline:rotate"], "conditional": true})
+        );
+        // A deny in the group's own policy removes the group entry.
+        assert_eq!(authority_of(&r, "root-keys"), Vec::<Value>::new());
+        // A conditional deny is not assumed to apply: d is not excepted.
+        assert!(authority_of(&r, "c")[0].get("except").is_some());
+        assert!(
+            !authority_of(&r, "c")[0]["except"]
+                .as_array()
+                .expect("except")
+                .iter()
+                .any(|m| m == "aws:111122223333:user/d")
+        );
+    }
+
+    #[test]
+    fn aws_group_authority_does_not_multiply_by_members() {
+        let users = 2_000;
+        let mut doc = String::from(r#"{"UserDetailList": ["#);
+        for i in 0..users {
+            let groups = if i < 500 { r#"["admins"]"# } else { "[]" };
+            doc.push_str(&format!(
+                r#"{}{{"UserName": "u{i}", "Arn": "arn:aws:iam::111122223333:user/team/u{i}", "GroupList": {groups}}}"#,
+                if i == 0 { "" } else { "," }
+            ));
+        }
+        doc.push_str(r#"], "GroupDetailList": [{"GroupName": "admins", "Arn": "arn:aws:iam::111122223333:group/admins",
+            "GroupPolicyList": [{"PolicyName": "keys", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "iam:*AccessKey*", "Resource": "arn:aws:iam::111122223333:user/*"}]}}]}]}"#);
+        let r = parse("big.json", doc.as_bytes()).expect("parse");
+        let mut entries = 0;
+        for i in r.identities.iter() {
+            let list = i.attributes["lifecycle_authority"]["principals"]
+                .as_array()
+                .expect("list");
+            assert_eq!(list.len(), 1, "{}", i.id);
+            assert_eq!(list[0]["principal"], "aws:111122223333:group/admins");
+            assert_eq!(list[0]["members"], json!(500));
+            entries += list.len();
+        }
+        assert_eq!(entries, users);
+    }
+
+    #[test]
+    fn aws_all_users_patterns() {
+        let users = "arn:aws:iam::111122223333:user/";
+        let reach = |p: &str| match pattern_reach(p, users, Some("me")) {
+            Reach::Never => "never".to_string(),
+            Reach::All => "all".to_string(),
+            Reach::Some(l) => l.join(","),
+        };
+        assert_eq!(reach("*"), "all");
+        assert_eq!(reach("arn:aws:iam::111122223333:user/*"), "all");
+        assert_eq!(reach("arn:aws:iam::*:user/*"), "all");
+        assert_eq!(reach("arn:aws:iam::*"), "all");
+        assert_eq!(reach("arn:aws:iam::111122223333:*"), "all");
+        assert_eq!(reach("arn:aws:iam::444455556666:user/*"), "never");
+        assert_eq!(reach("arn:aws:s3:::bucket/*"), "never");
+        assert_eq!(reach("arn:aws:iam::111122223333:role/*"), "never");
+        assert_eq!(
+            reach("arn:aws:iam::111122223333:user/ci/*"),
+            "arn:aws:iam::111122223333:user/ci/"
+        );
+        assert_eq!(reach("arn:aws:iam::*:user/ci/*"), "arn:aws:iam::");
+        assert_eq!(
+            reach("arn:aws:iam::111122223333:user/${aws:username}"),
+            "arn:aws:iam::111122223333:user/me"
+        );
+        assert_eq!(
+            reach("arn:aws:iam::111122223333:user/*x"),
+            "arn:aws:iam::111122223333:user/"
         );
     }
 

@@ -111,7 +111,8 @@ pub fn looks_like(head: &str) -> bool {
     }
     // the head may end inside the blob: its first bytes are enough
     let take = b64.len().min(64) / 4 * 4;
-    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(&b64[..take]) else {
+    // (bytes, not chars: the head is lossy text and the cut may fall inside a character)
+    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(&b64.as_bytes()[..take]) else {
         return false;
     };
     Reader::new(&blob).string().ok() == Some(kind.as_bytes())
@@ -1003,6 +1004,16 @@ fn push(attrs: &mut BTreeMap<String, Value>, key: &str, v: Value) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recognising_a_head_cut_inside_a_character_does_not_panic() {
+        // found by the fuzz target: a multi-byte character across the 64-byte cut
+        let head = format!("ssh-dss {}\u{fffd}\u{fffd}", "A".repeat(62));
+        assert!(!super::looks_like(&head));
+        let crash = b"ssh-dss\x0cA\xff\xff\xff\xc0\xff\xff\xff\xb7\xff\xe6\xe4A";
+        let _ = super::looks_like(&String::from_utf8_lossy(crash));
+        let _ = super::parse("crash", crash);
+    }
+
     use super::*;
     use castellan_model::format_ts;
 

@@ -96,14 +96,28 @@ fn users_roles_privileges_grants_and_authority() {
         "group grants shown with the member: {grants:?}"
     );
 
-    // Who may issue, rotate and revoke terraform-prod's keys: administrators, anna through
-    // IAMFullAccess, and the rotation role, which an explicit deny keeps from deleting.
+    // Who may issue, rotate and revoke terraform-prod's keys: administrators, anna's group
+    // through IAMFullAccess (one entry for the group, not one per member), and the rotation role,
+    // which an explicit deny keeps from deleting.
     let tf = show(dir.path(), &format!("{A}:user/terraform-prod"));
     let auth = principals(&tf);
     let all3 = vec!["issue".to_string(), "rotate".into(), "revoke".into()];
     assert!(
-        auth.contains(&(format!("{A}:user/anna.schmidt"), all3.clone())),
+        auth.contains(&(format!("{A}:group/platform-admins"), all3.clone())),
         "{auth:?}"
+    );
+    assert!(!auth.iter().any(|(p, _)| p.ends_with("anna.schmidt")));
+    let group = tf["lifecycle_authority"]["principals"]
+        .as_array()
+        .expect("principals")
+        .iter()
+        .find(|e| e["principal"] == format!("{A}:group/platform-admins"))
+        .expect("group entry");
+    assert_eq!(group["group"], true);
+    assert_eq!(group["members"], 1);
+    assert_eq!(
+        group["via"],
+        serde_json::json!(["arn:aws:iam::aws:policy/IAMFullAccess"])
     );
     assert!(auth.contains(&(format!("{A}:role/break-glass-admin"), all3.clone())));
     assert!(auth.contains(&(
