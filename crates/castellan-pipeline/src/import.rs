@@ -375,9 +375,6 @@ pub(crate) struct LiveEndpoint {
 struct Pending {
     report: ImportReport,
     scopes: Vec<String>,
-    /// Whether records of these scopes that the file does not list are gone (inventories) or
-    /// not (logs: a log file covers a time slice, not the estate).
-    sweep: bool,
     data_as_of: Option<String>,
 }
 
@@ -423,7 +420,6 @@ fn import_files_with(
         let since = pending[first].report.run;
         let scopes: BTreeSet<String> = group
             .iter()
-            .filter(|&&i| pending[i].sweep)
             .flat_map(|&i| pending[i].scopes.iter().cloned())
             .filter(|scope| !is_log_scope(scope))
             .collect();
@@ -591,7 +587,6 @@ fn import_file(
     Ok(Pending {
         report,
         scopes,
-        sweep: kind != SourceKind::AwsCloudTrail,
         data_as_of,
     })
 }
