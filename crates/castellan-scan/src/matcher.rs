@@ -1,0 +1,306 @@
+//! Matching engines. [`Matcher`] is the seam: the default [`RegexMatcher`] runs a literal
+//! prefilter (Aho-Corasick over every rule's keywords, any case) and then only the candidate
+//! rules' regexes, and only in windows around the keyword hits, so memory and time follow the
+//! content's size and its keyword density, not the number of rules.
+
+use std::collections::BTreeMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::rules::{Confidence, RuleError, Rules};
+use crate::{Match, Secret};
+
+/// A matching engine over raw content.
+pub trait Matcher: Send + Sync {
+    /// Appends every match in `content` to `out`.
+    fn find(&self, content: &[u8], out: &mut Vec<Match>);
+}
+
+/// Bytes searched on each side of a keyword hit; windows are widened to whole lines.
+const WINDOW: usize = 512;
+
+#[derive(Debug)]
+struct Compiled {
+    id: String,
+    re: Regex,
+    secret_group: Option<usize>,
+    id_group: Option<usize>,
+    kind: String,
+    provider: String,
+    confidence: Confidence,
+    min_entropy: Option<f64>,
+    placeholders: bool,
+}
+
+/// The default engine: keyword prefilter, then regexes on windows around the hits.
+#[derive(Debug)]
+pub struct RegexMatcher {
+    rules: Vec<Compiled>,
+    prefilter: AhoCorasick,
+    /// Keyword pattern index → rules that listed it.
+    keyword_rules: Vec<Vec<usize>>,
+}
+
+impl RegexMatcher {
+    /// Compiles every rule (once per process; a scan reuses the matcher for every file).
+    pub fn new(rules: &Rules) -> Result<RegexMatcher, RuleError> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let re = regex::bytes::RegexBuilder::new(&rule.pattern)
+                .size_limit(1 << 24)
+                .build()
+                .map_err(|e| RuleError::Invalid {
+                    file: String::new(),
+                    rule: rule.id.clone(),
+                    reason: format!("pattern does not compile: {e}"),
+                })?;
+            let group = |name: &str| re.capture_names().position(|n| n == Some(name));
+            let secret_group = group("secret");
+            let id_group = group("id");
+            compiled.push(Compiled {
+                id: rule.id.clone(),
+                secret_group,
+                id_group,
+                re,
+                kind: rule.kind.clone(),
+                provider: rule.provider.clone(),
+                confidence: rule.confidence,
+                min_entropy: rule.min_entropy,
+                placeholders: rule.placeholders,
+            });
+            for kw in &rule.keywords {
+                let key = kw.to_ascii_lowercase();
+                let k = *index.entry(key.clone()).or_insert_with(|| {
+                    keywords.push(key);
+                    keyword_rules.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if !keyword_rules[k].contains(&i) {
+                    keyword_rules[k].push(i);
+                }
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|e| RuleError::Invalid {
+                file: String::new(),
+                rule: "(keywords)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(RegexMatcher {
+            rules: compiled,
+            prefilter,
+            keyword_rules,
+        })
+    }
+
+    /// The number of compiled rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// No rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+impl Matcher for RegexMatcher {
+    fn find(&self, content: &[u8], out: &mut Vec<Match>) {
+        // Per candidate rule, the keyword hit offsets (ascending).
+        let mut hits: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for m in self.prefilter.find_overlapping_iter(content) {
+            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                let v = hits.entry(r).or_default();
+                if v.last() != Some(&m.start()) {
+                    v.push(m.start());
+                }
+            }
+        }
+        for (r, offsets) in hits {
+            let rule = &self.rules[r];
+            let mut seen_end = 0usize;
+            for (start, end) in windows(content, &offsets) {
+                let hay = &content[..end];
+                let mut at = start.max(seen_end);
+                while at < end {
+                    let Some(caps) = rule.re.captures_at(hay, at) else {
+                        break;
+                    };
+                    let whole = caps.get(0).map_or(at..at, |m| m.range());
+                    at = if whole.end > whole.start {
+                        whole.end
+                    } else {
+                        whole.end + 1
+                    };
+                    seen_end = seen_end.max(whole.end);
+                    let secret = rule.secret_group.and_then(|g| caps.get(g));
+                    let ident = rule.id_group.and_then(|g| caps.get(g));
+                    let Some(anchor) = secret.or(ident) else {
+                        continue;
+                    };
+                    let secret_text = secret.map(|m| String::from_utf8_lossy(m.as_bytes()));
+                    if let Some(s) = &secret_text {
+                        if let Some(min) = rule.min_entropy
+                            && entropy(s.as_bytes()) < min
+                        {
+                            continue;
+                        }
+                        if rule.placeholders && is_placeholder(s) {
+                            continue;
+                        }
+                    }
+                    out.push(Match {
+                        rule_id: rule.id.clone(),
+                        secret: secret_text.map(|s| Secret::new(s.into_owned())),
+                        identifier: ident.map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                        offset: anchor.start(),
+                        len: anchor.len(),
+                        kind: rule.kind.clone(),
+                        provider: rule.provider.clone(),
+                        confidence: rule.confidence,
+                        context: BTreeMap::new(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Merged search windows around the keyword offsets, widened to line starts and ends.
+fn windows(content: &[u8], offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &off in offsets {
+        let lo = off.saturating_sub(WINDOW);
+        let lo = memchr::memrchr(b'\n', &content[..lo]).map_or(0, |p| p + 1);
+        let hi = (off + WINDOW).min(content.len());
+        let hi = memchr::memchr(b'\n', &content[hi..]).map_or(content.len(), |p| hi + p);
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Values that stand for a secret rather than being one: template variables, angle-bracket
+/// placeholders, repeated characters, and the words people put in examples.
+pub fn is_placeholder(value: &str) -> bool {
+    let v = value.trim_matches(|c| c == '"' || c == '\'');
+    let lower = v.to_ascii_lowercase();
+    if v.len() < 6 {
+        return true;
+    }
+    if v.starts_with("${")
+        || v.starts_with("{{")
+        || v.starts_with("%(")
+        || v.starts_with("$(")
+        || v.starts_with('<')
+        || v.starts_with('$') && v[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || v.contains("{{")
+        || v.starts_with("%") && v.ends_with('%')
+    {
+        return true;
+    }
+    let first = v.as_bytes()[0];
+    if v.bytes().all(|b| b == first) {
+        return true;
+    }
+    const WORDS: &[&str] = &[
+        "changeme",
+        "change_me",
+        "change-me",
+        "password",
+        "passwd",
+        "example",
+        "placeholder",
+        "your_",
+        "your-",
+        "yourpassword",
+        "secret123",
+        "redacted",
+        "xxxxxx",
+        "******",
+        "dummy",
+        "sample",
+        "notreal",
+        "not_real",
+        "not-a-real",
+        "fake",
+        "insert",
+        "replace",
+        "todo",
+        "12345678",
+        "abcdefgh",
+        "qwerty",
+        "letmein",
+        "env(",
+        "os.environ",
+        "getenv",
+        "process.env",
+    ];
+    WORDS.iter().any(|w| lower.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for p in [
+            "${DB_PASSWORD}",
+            "{{ vault_pw }}",
+            "<your-token>",
+            "changeme",
+            "xxxxxxxxxxxx",
+            "$SECRET_KEY",
+            "your_api_key_here",
+            "%DB_PASS%",
+        ] {
+            assert!(is_placeholder(p), "{p}");
+        }
+        for s in ["q8Zr2!vLp9#tW", "hunter2-Secure-93xk", "N7vP4eT1sLq0"] {
+            assert!(!is_placeholder(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn entropy_of_uniform_and_random() {
+        assert!(entropy(b"aaaaaaaa") < 0.01);
+        assert!(entropy(b"aB3$kP9!zQ2@") > 3.0);
+    }
+
+    #[test]
+    fn windows_merge_and_cover_whole_lines() {
+        let text = b"line one\nkey here\nline three\n";
+        let w = windows(text, &[9]);
+        assert_eq!(w, vec![(0, text.len())]);
+    }
+}
