@@ -100,6 +100,11 @@ pub fn discover(dir: &Path) -> Result<Discovered, PipelineError> {
             if name.to_string_lossy().starts_with('.') && name != ".ssh" {
                 continue;
             }
+            // The estate's `repos/` folder holds repositories and work trees to scan for
+            // credentials, not exports.
+            if d == dir && name == crate::scan::REPOS_DIR {
+                continue;
+            }
             let path = entry.path();
             let ft = entry.file_type().map_err(|e| {
                 PipelineError::Usage(format!("cannot stat {}: {e}", path.display()))

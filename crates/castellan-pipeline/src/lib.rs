@@ -9,6 +9,7 @@
 mod context;
 mod import;
 mod run;
+mod scan;
 
 pub use context::{Context, PipelineError, Progress, Silent, default_data_dir};
 #[cfg(feature = "aws")]
@@ -17,3 +18,7 @@ pub use import::import_aws_live;
 pub use import::import_tls_live;
 pub use import::{Discovered, ImportReport, Skipped, discover, import_paths};
 pub use run::{AssessReport, RunReport, assess, run_estate};
+pub use scan::{
+    REPOS_DIR, RootSummary, ScanOutcome, ScanRequest, ScanSummary, is_git_repo, read_baseline,
+    scan_and_store, scan_only, scanner_for,
+};

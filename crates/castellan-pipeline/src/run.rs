@@ -42,6 +42,9 @@ pub struct RunReport {
     pub imports: Vec<ImportReport>,
     /// Files skipped.
     pub skipped: Vec<Skipped>,
+    /// What scanning `ESTATE/repos/` found, when the estate has that folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<crate::scan::ScanSummary>,
     /// The assessment.
     pub assessment: AssessReport,
     /// The signed checkpoint after the run.
@@ -158,9 +161,13 @@ pub(crate) fn assess_in_tx(
     }
 
     let mut creds: BTreeMap<String, Vec<castellan_model::Credential>> = BTreeMap::new();
+    let mut unheld = Vec::new();
     for c in tx.store()?.credentials()? {
         if c.provenance.gone_at.is_some() {
             continue;
+        }
+        if c.identities.is_empty() {
+            unheld.push(c.credential.clone());
         }
         // A credential tied to several identities (one SSH key authorised for two accounts)
         // counts for each of them.
@@ -232,6 +239,7 @@ pub(crate) fn assess_in_tx(
             .collect(),
         thresholds: thresholds.clone(),
         identities,
+        unheld,
     };
     let mut findings = evaluate(&estate, &catalogue);
     if let Some(only) = only {
@@ -375,8 +383,18 @@ pub fn run_estate(
         account: None,
         p12_password: ctx.p12_password.as_deref(),
     };
+    let mut scan = crate::scan::scan_estate_repos(
+        estate,
+        &ctx.fingerprint_key,
+        &ctx.data_dir.join("scan-cache"),
+        progress,
+    )?;
     let mut tx = ctx.store.begin(now)?;
     let imports = import_files(&mut tx, &files, env, progress)?;
+    if let Some(outcome) = &mut scan {
+        progress.message("recording scan sightings");
+        crate::scan::store_scan(&mut tx, outcome)?;
+    }
     let default_policies = estate.join("policies");
     let policies = policies.or_else(|| {
         default_policies
@@ -396,6 +414,7 @@ pub fn run_estate(
         thresholds: serde_json::to_value(&assessment.thresholds).unwrap_or_default(),
         custom_controls: serde_json::to_value(&assessment.custom_controls).unwrap_or_default(),
         policy_errors: serde_json::to_value(&assessment.policy_errors).unwrap_or_default(),
+        scan: serde_json::to_value(scan.as_ref().map(|o| o.summary())).unwrap_or_default(),
         checkpoint: checkpoint.clone(),
     };
     let files_written =
@@ -409,6 +428,7 @@ pub fn run_estate(
         estate: estate.display().to_string(),
         imports,
         skipped,
+        scan: scan.map(|o| o.summary()),
         assessment,
         checkpoint,
         out_dir: out.to_path_buf(),

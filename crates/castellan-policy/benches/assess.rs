@@ -155,6 +155,7 @@ fn main() {
     };
     let catalogue = Catalogue::builtin().expect("catalogue");
     let estate = Estate {
+        unheld: Vec::new(),
         now,
         identities: Vec::new(),
         people,

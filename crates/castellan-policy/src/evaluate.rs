@@ -177,6 +177,9 @@ pub struct Estate {
     pub reviews: Vec<ReviewRecord>,
     /// Thresholds in force.
     pub thresholds: Thresholds,
+    /// Present credentials no identity holds: secrets a scan found that the inventory does not
+    /// know (unmanaged), CA certificates, CI secrets.
+    pub unheld: Vec<Credential>,
 }
 
 /// The controls evaluated by [`evaluate`] (the catalogue marks exactly these `builtin`).
@@ -192,6 +195,7 @@ pub const BUILTIN: &[&str] = &[
     "NHI-GOV-011",
     "NHI-GOV-012",
     "NHI-GOV-014",
+    "NHI-GOV-016",
     "NHI-GOV-021",
     "NHI-GOV-024",
 ];
@@ -349,6 +353,9 @@ pub fn evaluate(estate: &Estate, catalogue: &Catalogue) -> Vec<Finding> {
     for view in &estate.identities {
         ev.identity(view);
     }
+    for c in &estate.unheld {
+        ev.unheld(c);
+    }
     ev.finish()
 }
 
@@ -387,6 +394,14 @@ impl<'a> Evaluator<'a> {
         failed_use_bursts(cx, view);
         recertification(cx, view);
         offboarding(cx, view);
+        for c in &view.credentials {
+            exposure(cx, c, &view.identity.id);
+        }
+    }
+
+    /// Evaluates the credential-level controls on a credential no identity holds.
+    pub fn unheld(&mut self, c: &Credential) {
+        exposure(&mut self.cx, c, "");
     }
 
     /// Ends the evaluation (exceptions' own control) and returns the findings ordered by id.
@@ -956,6 +971,56 @@ fn rotation(cx: &mut Ctx<'_>, v: &IdentityView) {
     }
 }
 
+/// NHI-GOV-016: a secret found outside an approved store (a scan sighting in a file, a
+/// repository's history, CI configuration) that still works. A revoked, disabled or deleted
+/// credential is no longer a finding; an unmanaged one (no inventory record) always is, as
+/// nobody can show it was revoked.
+fn exposure(cx: &mut Ctx<'_>, c: &Credential, identity: &str) {
+    if c.attributes.get("exposed") != Some(&Value::Bool(true)) {
+        return;
+    }
+    if matches!(c.status, Status::Inactive | Status::Expired | Status::Gone) {
+        return;
+    }
+    let locations = c
+        .attributes
+        .get("locations")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let first = locations
+        .as_array()
+        .and_then(|l| l.first())
+        .and_then(|v| v.as_str())
+        .unwrap_or("a scanned file")
+        .to_string();
+    let unmanaged = c.attributes.get("unmanaged") == Some(&Value::Bool(true));
+    let title = if unmanaged {
+        format!(
+            "unmanaged secret found at {first}: {} (no inventory record)",
+            c.name
+        )
+    } else {
+        format!("{} is exposed at {first} and still active", c.name)
+    };
+    cx.raise(
+        "NHI-GOV-016",
+        &c.id,
+        identity,
+        title,
+        json!({
+            "credential_kind": c.kind,
+            "locations": locations,
+            "still_present": c.attributes.get("present").cloned().unwrap_or(Value::Null),
+            "first_commit": c.attributes.get("first_commit").cloned().unwrap_or(Value::Null),
+            "rule": c.attributes.get("rule").cloned().unwrap_or(Value::Null),
+            "unmanaged": unmanaged,
+            "preview": c.preview.as_ref().map(|p| p.as_str().to_string()),
+            "verified": false,
+            "revoke_within_hours": cx.catalogue.get("NHI-GOV-016").and_then(|k| k.thresholds.get("leaked_secret_revoke_hours")).cloned(),
+        }),
+    );
+}
+
 /// NHI-GOV-007.
 fn dormancy(cx: &mut Ctx<'_>, v: &IdentityView) {
     if v.identity.kind == "aws-root" {
@@ -1130,6 +1195,7 @@ mod tests {
             );
         }
         Estate {
+            unheld: Vec::new(),
             now: t("2026-12-01T00:00:00Z"),
             identities: views,
             people,

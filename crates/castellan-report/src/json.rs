@@ -355,6 +355,7 @@ pub fn summary_json(
         "thresholds": input.thresholds,
         "imports": input.imports,
         "skipped": input.skipped,
+        "scan": input.scan,
         "ledger": {
             "size": ledger.size,
             "root": ledger.root,

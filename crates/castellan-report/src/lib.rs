@@ -33,6 +33,8 @@ pub struct EvidenceInput {
     pub custom_controls: serde_json::Value,
     /// Custom policies that failed to load or evaluate.
     pub policy_errors: serde_json::Value,
+    /// What scanning the estate's repositories found (`null` when it has none).
+    pub scan: serde_json::Value,
     /// The checkpoint signed after the run.
     pub checkpoint: castellan_ledger::Checkpoint,
 }

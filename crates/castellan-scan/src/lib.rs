@@ -15,8 +15,10 @@
 //! this crate returns can print it.
 
 pub mod extract;
+pub mod git;
 pub mod matcher;
 pub mod rules;
+pub mod sarif;
 pub mod scan;
 
 use std::collections::BTreeMap;
@@ -52,7 +54,7 @@ pub struct Match {
 
 /// A reference to a secret held in a managed store (`${{ secrets.NPM_TOKEN }}`,
 /// `secretKeyRef`, a Vault path): not a leak, but an edge "this pipeline uses that secret".
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Reference {
     /// The store: `github-actions`, `gitlab-ci`, `vault`, `kubernetes-secret`, `azure-keyvault`,
     /// `aws-secrets-manager`, `environment`…
@@ -66,7 +68,7 @@ pub struct Reference {
 }
 
 /// Where a sighting was made.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Place {
     /// Path of the file (relative to the scanned root when under one), or the path of the blob
     /// in the commit that introduced it.
@@ -76,15 +78,18 @@ pub struct Place {
     /// 1-based column (in bytes).
     pub column: usize,
     /// The commit that introduced the blob (git scans only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     /// The blob id (git scans only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
+    /// Whether the blob is still present at HEAD (git scans only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<bool>,
 }
 
 /// A credential seen at a place: everything Castellan keeps of a match. No raw secret.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sighting {
     /// Rule or extractor id.
     pub rule_id: String,
@@ -99,14 +104,14 @@ pub struct Sighting {
     /// Keyed hash of the secret (or of the identifier when the match has no secret).
     pub fingerprint: Fingerprint,
     /// Redacted preview of the secret (absent for identifier-only matches).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<Redacted>,
     /// Non-secret identifier (an AWS access key id…).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
     /// Where.
     pub place: Place,
     /// Non-secret context.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context: BTreeMap<String, String>,
 }

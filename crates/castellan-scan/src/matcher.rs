@@ -4,8 +4,9 @@
 //! content's size and its keyword density, not the number of rules.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
 use crate::rules::{Confidence, RuleError, Rules};
@@ -20,12 +21,39 @@ pub trait Matcher: Send + Sync {
 /// Bytes searched on each side of a keyword hit; windows are widened to whole lines.
 const WINDOW: usize = 512;
 
+/// A rule's regex, compiled on first use: a pre-commit scan of one file compiles only the rules
+/// whose keywords occur in it.
+/// A compiled regex with the indices of its `secret` and `id` groups.
+type CompiledRegex = (Regex, Option<usize>, Option<usize>);
+
+#[derive(Debug)]
+struct LazyRegex {
+    pattern: String,
+    cell: OnceLock<Option<CompiledRegex>>,
+}
+
+impl LazyRegex {
+    /// The regex with the indices of its `secret` and `id` groups; `None` if it does not compile
+    /// (user rules are checked when loaded, built-in ones by the test suite).
+    fn get(&self) -> Option<&CompiledRegex> {
+        self.cell
+            .get_or_init(|| {
+                let re = regex::bytes::RegexBuilder::new(&self.pattern)
+                    .size_limit(1 << 24)
+                    .build()
+                    .ok()?;
+                let group = |name: &str| re.capture_names().position(|n| n == Some(name));
+                let (s, i) = (group("secret"), group("id"));
+                Some((re, s, i))
+            })
+            .as_ref()
+    }
+}
+
 #[derive(Debug)]
 struct Compiled {
     id: String,
-    re: Regex,
-    secret_group: Option<usize>,
-    id_group: Option<usize>,
+    re: LazyRegex,
     kind: String,
     provider: String,
     confidence: Confidence,
@@ -50,22 +78,12 @@ impl RegexMatcher {
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for (i, rule) in rules.iter().enumerate() {
-            let re = regex::bytes::RegexBuilder::new(&rule.pattern)
-                .size_limit(1 << 24)
-                .build()
-                .map_err(|e| RuleError::Invalid {
-                    file: String::new(),
-                    rule: rule.id.clone(),
-                    reason: format!("pattern does not compile: {e}"),
-                })?;
-            let group = |name: &str| re.capture_names().position(|n| n == Some(name));
-            let secret_group = group("secret");
-            let id_group = group("id");
             compiled.push(Compiled {
                 id: rule.id.clone(),
-                secret_group,
-                id_group,
-                re,
+                re: LazyRegex {
+                    pattern: rule.pattern.clone(),
+                    cell: OnceLock::new(),
+                },
                 kind: rule.kind.clone(),
                 provider: rule.provider.clone(),
                 confidence: rule.confidence,
@@ -84,9 +102,29 @@ impl RegexMatcher {
                 }
             }
         }
+        // The search reports, at each position, the longest keyword starting there; a keyword
+        // also stands for the keywords it contains, so a shorter one hidden inside a longer
+        // match still triggers its rules.
+        let closure: Vec<Vec<usize>> = (0..keywords.len())
+            .map(|k| {
+                let mut rules: Vec<usize> = Vec::new();
+                for (j, other) in keywords.iter().enumerate() {
+                    if keywords[k].contains(other.as_str()) {
+                        rules.extend(&keyword_rules[j]);
+                    }
+                }
+                rules.sort_unstable();
+                rules.dedup();
+                rules
+            })
+            .collect();
+        let keyword_rules = closure;
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: one table lookup per byte, the fastest walk for hundreds of keywords
+            // (too many for the vectorised packed searcher); a few MB of tables.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| RuleError::Invalid {
                 file: String::new(),
@@ -115,7 +153,16 @@ impl Matcher for RegexMatcher {
     fn find(&self, content: &[u8], out: &mut Vec<Match>) {
         // Per candidate rule, the keyword hit offsets (ascending).
         let mut hits: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for m in self.prefilter.find_overlapping_iter(content) {
+        // Every start position of a keyword: after a hit, search again from the next byte (not
+        // from the hit's end), so overlapping keywords are all seen while the search keeps its
+        // vectorised prefilter (an overlapping automaton walk is several times slower).
+        let mut pos = 0usize;
+        while pos < content.len() {
+            let input = aho_corasick::Input::new(content).span(pos..content.len());
+            let Some(m) = self.prefilter.find(input) else {
+                break;
+            };
+            pos = m.start() + 1;
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
                 let v = hits.entry(r).or_default();
                 if v.last() != Some(&m.start()) {
@@ -125,13 +172,21 @@ impl Matcher for RegexMatcher {
         }
         for (r, offsets) in hits {
             let rule = &self.rules[r];
+            let Some((re, secret_group, id_group)) = rule.re.get() else {
+                continue;
+            };
             let mut seen_end = 0usize;
             for (start, end) in windows(content, &offsets) {
                 let hay = &content[..end];
                 let mut at = start.max(seen_end);
                 while at < end {
-                    let Some(caps) = rule.re.captures_at(hay, at) else {
+                    // The lazy DFA finds the match; captures (slower engines) run on it only.
+                    let Some(found) = re.find_at(hay, at) else {
                         break;
+                    };
+                    let Some(caps) = re.captures_at(&hay[..found.end()], found.start()) else {
+                        at = found.end().max(at + 1);
+                        continue;
                     };
                     let whole = caps.get(0).map_or(at..at, |m| m.range());
                     at = if whole.end > whole.start {
@@ -140,8 +195,8 @@ impl Matcher for RegexMatcher {
                         whole.end + 1
                     };
                     seen_end = seen_end.max(whole.end);
-                    let secret = rule.secret_group.and_then(|g| caps.get(g));
-                    let ident = rule.id_group.and_then(|g| caps.get(g));
+                    let secret = secret_group.and_then(|g| caps.get(g));
+                    let ident = id_group.and_then(|g| caps.get(g));
                     let Some(anchor) = secret.or(ident) else {
                         continue;
                     };
@@ -159,7 +214,8 @@ impl Matcher for RegexMatcher {
                     out.push(Match {
                         rule_id: rule.id.clone(),
                         secret: secret_text.map(|s| Secret::new(s.into_owned())),
-                        identifier: ident.map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                        identifier: ident
+                            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned()),
                         offset: anchor.start(),
                         len: anchor.len(),
                         kind: rule.kind.clone(),
@@ -222,7 +278,10 @@ pub fn is_placeholder(value: &str) -> bool {
         || v.starts_with("%(")
         || v.starts_with("$(")
         || v.starts_with('<')
-        || v.starts_with('$') && v[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || v.starts_with('$')
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
         || v.contains("{{")
         || v.starts_with("%") && v.ends_with('%')
     {

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::extract;
 use crate::matcher::{Matcher, RegexMatcher};
-use crate::rules::{RuleError, Rules};
+use crate::rules::{Confidence, RuleError, Rules};
 use crate::{FingerprintKey, Match, Place, Reference, Sighting};
 
 /// The inline marker that silences a sighting on its line.
@@ -61,7 +61,7 @@ pub struct Skipped {
 }
 
 /// A reference to a managed secret, with the file it was found in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct FileReference {
     /// The file.
     pub path: String,
@@ -122,12 +122,48 @@ impl Scanner {
         let mut matches = extracted.matches;
         let from_extractors = matches.len();
         self.matcher.find(content, &mut matches);
+        // A rule match inside a value an extractor already reported (the base64 form of a
+        // kubeconfig key, the first line of a private key block, a GitHub token in a `.env`) is
+        // the same secret: one sighting, named by the provider rule when it is specific (it
+        // knows the provider and kind) and keeping what the extractor read around it.
+        let rule_matches = matches.split_off(from_extractors);
+        for m in rule_matches {
+            let overlapping = matches[..from_extractors]
+                .iter_mut()
+                .find(|e| m.offset < e.offset + e.len.max(1) && e.offset < m.offset + m.len.max(1));
+            match overlapping {
+                Some(e) => {
+                    if m.provider != "generic"
+                        && (e.provider == "generic" || m.confidence == Confidence::High)
+                    {
+                        if !e.context.contains_key("extractor") {
+                            e.context.insert("extractor".into(), e.rule_id.clone());
+                        }
+                        e.rule_id = m.rule_id;
+                        e.provider = m.provider;
+                        // The extractor read the field, so its kind (password, token…) stands.
+                        if e.kind == "secret" {
+                            e.kind = m.kind;
+                        }
+                        e.confidence = e.confidence.max(m.confidence);
+                        if e.identifier.is_none() {
+                            e.identifier = m.identifier;
+                        }
+                    }
+                }
+                None => matches.push(m),
+            }
+        }
         let lines = LineIndex::new(content);
         let mut seen: BTreeSet<(String, usize)> = BTreeSet::new();
         let mut out = Vec::with_capacity(matches.len());
-        for (i, m) in matches.into_iter().enumerate() {
+        for m in matches {
             let (line, column) = lines.position(m.offset);
-            if lines.line_text(content, line).windows(ALLOW_MARKER.len()).any(|w| w == ALLOW_MARKER.as_bytes()) {
+            if lines
+                .line_text(content, line)
+                .windows(ALLOW_MARKER.len())
+                .any(|w| w == ALLOW_MARKER.as_bytes())
+            {
                 continue;
             }
             let fingerprint = match (&m.secret, &m.identifier) {
@@ -139,19 +175,28 @@ impl Scanner {
             if !seen.insert((fingerprint.as_str().to_string(), line)) {
                 continue;
             }
-            let _ = i < from_extractors;
-            out.push(self.sighting(m, fingerprint, Place {
-                path: path.to_string(),
-                line,
-                column,
-                commit: None,
-                blob: None,
-            }));
+            out.push(self.sighting(
+                m,
+                fingerprint,
+                Place {
+                    path: path.to_string(),
+                    line,
+                    column,
+                    commit: None,
+                    blob: None,
+                    head: None,
+                },
+            ));
         }
         (out, extracted.references)
     }
 
-    fn sighting(&self, m: Match, fingerprint: castellan_model::Fingerprint, place: Place) -> Sighting {
+    fn sighting(
+        &self,
+        m: Match,
+        fingerprint: castellan_model::Fingerprint,
+        place: Place,
+    ) -> Sighting {
         let rule_name = self
             .rules
             .get(&m.rule_id)
@@ -187,17 +232,19 @@ impl Scanner {
                     report.files += 1;
                     report.bytes += bytes;
                     report.sightings.extend(sightings);
-                    report.references.extend(refs.into_iter().map(|reference| FileReference {
-                        path: label.clone(),
-                        reference,
-                    }));
+                    report
+                        .references
+                        .extend(refs.into_iter().map(|reference| FileReference {
+                            path: label.clone(),
+                            reference,
+                        }));
                 }
                 Err(s) => skipped.push(s),
             }
         }
-        report.sightings.sort_by(|a, b| {
-            (&a.place, &a.rule_id).cmp(&(&b.place, &b.rule_id))
-        });
+        report
+            .sightings
+            .sort_by(|a, b| (&a.place, &a.rule_id).cmp(&(&b.place, &b.rule_id)));
         report.references.sort();
         skipped.sort();
         report.skipped = skipped;
@@ -227,7 +274,7 @@ impl Scanner {
                 error: e.to_string(),
             })
         })?;
-        if is_binary(&content) {
+        if is_binary(&content) && !extract::reads_binary(path) {
             return Err(skipped(Skip::Binary));
         }
         let (sightings, refs) = self.scan_content(label, &content);
@@ -315,8 +362,18 @@ impl LineIndex {
     }
 
     pub(crate) fn line_text<'a>(&self, content: &'a [u8], line: usize) -> &'a [u8] {
-        let start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(0).min(content.len());
-        let end = self.starts.get(line).copied().unwrap_or(content.len()).min(content.len());
+        let start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0)
+            .min(content.len());
+        let end = self
+            .starts
+            .get(line)
+            .copied()
+            .unwrap_or(content.len())
+            .min(content.len());
         &content[start..end]
     }
 }
@@ -349,7 +406,10 @@ mod tests {
             "[default]\naws_access_key_id = AKIAQWERTYUIOPASDFGH\naws_secret_access_key = {secret}\n"
         );
         let (s, _) = scanner().scan_content("creds", text.as_bytes());
-        assert!(s.iter().any(|s| s.identifier.as_deref() == Some("AKIAQWERTYUIOPASDFGH")));
+        assert!(
+            s.iter()
+                .any(|s| s.identifier.as_deref() == Some("AKIAQWERTYUIOPASDFGH"))
+        );
         let sk = s
             .iter()
             .find(|s| s.rule_id == "castellan.aws.secret-access-key")

@@ -62,6 +62,84 @@ pub enum Command {
     /// The control catalogue and its coverage of NIS2, CIR 2024/2690, CSF 2.0, OWASP NHI, CIS, ISO 27001.
     #[command(subcommand)]
     Controls(ControlsCmd),
+    /// Find credentials in files, git history and CI/CD config, and tie them into the inventory.
+    ///
+    /// Exit codes: 0 nothing found (or --exit-zero); 1 sightings found; 2 input error.
+    Scan(ScanArgs),
+    /// The secret-detection rules: list them, or prove each against its examples.
+    #[command(subcommand)]
+    Rules(RulesCmd),
+}
+
+/// Output of `castellan scan`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ScanFormat {
+    /// A table for people.
+    Table,
+    /// One JSON document (also a valid --baseline).
+    Json,
+    /// One JSON object per sighting.
+    Jsonl,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files, directories or (with --git) repositories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Scan the full history of each repository: every distinct blob once, attributed to the
+    /// commit that introduced it (a work tree, a .git directory or a bare repository).
+    #[arg(long)]
+    pub git: bool,
+    /// Only the changes staged in the index (a pre-commit hook); implies --no-store.
+    #[arg(long, conflicts_with = "since_commit")]
+    pub staged: bool,
+    /// Only the commits after REV (reachable from HEAD, not from REV): for CI.
+    #[arg(long, value_name = "REV")]
+    pub since_commit: Option<String>,
+    /// Do not honour .gitignore/.ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip files larger than this many bytes (they are listed as skipped).
+    #[arg(long, value_name = "BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Also load the rule files (*.yaml) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Leave out sightings already reviewed: a previous --format json report or a file of
+    /// fingerprints (one per line).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ScanFormat,
+    /// Write the output to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not record the sightings in the inventory database.
+    #[arg(long)]
+    pub no_store: bool,
+    /// Exit 0 even when something is found.
+    #[arg(long)]
+    pub exit_zero: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// List the rules (built-in, plus --rules DIR).
+    List {
+        /// Also load the rule files in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Compile every rule and prove that each example matches and no negative example does.
+    Check {
+        /// Also check the rule files in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -50,6 +50,18 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
             ]);
         }
         t.add_row(vec!["excepted findings".to_string(), excepted.to_string()]);
+        if let Some(scan) = &report.scan {
+            t.add_row(vec![
+                "repositories scanned".to_string(),
+                format!(
+                    "{}: {} secret(s) found, {} inventoried credential(s) exposed, {} reference(s) to managed secrets",
+                    scan.roots.len(),
+                    scan.secrets,
+                    scan.exposed_inventory,
+                    scan.references
+                ),
+            ]);
+        }
         t.add_row(vec![
             "ledger".to_string(),
             format!(

@@ -9,6 +9,7 @@ mod cmd_import;
 mod cmd_inventory;
 mod cmd_ledger;
 mod cmd_run;
+mod cmd_scan;
 mod output;
 
 use std::process::ExitCode;
@@ -89,5 +90,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Findings(c) => cmd_findings::run(&cli.global, c),
         Command::Ledger(c) => cmd_ledger::run(&cli.global, c),
         Command::Controls(c) => cmd_controls::run(&cli.global, c),
+        Command::Scan(a) => cmd_scan::run(&cli.global, a),
+        Command::Rules(c) => cmd_scan::rules(&cli.global, c),
     }
 }

@@ -34,6 +34,7 @@ fn controls_list_and_show() {
             "NHI-GOV-011",
             "NHI-GOV-012",
             "NHI-GOV-014",
+            "NHI-GOV-016",
             "NHI-GOV-021",
             "NHI-GOV-024"
         ]

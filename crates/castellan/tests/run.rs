@@ -462,6 +462,8 @@ fn fail_on_sets_exit_code_one() {
     std::fs::remove_file(estate.join("aws/prod-authorization-details.json")).expect("rm");
     std::fs::remove_file(estate.join("k8s/prod-eks.json")).expect("rm");
     std::fs::remove_file(estate.join("gcp/nordwind-analytics.json")).expect("rm");
+    // …and without the repository whose history leaks the CI deployer's key.
+    std::fs::remove_dir_all(estate.join("repos")).expect("rm");
     castellan(other.path())
         .args(["run", "estate", "--now", NOW, "--fail-on", "critical", "-q"])
         .assert()
@@ -489,6 +491,13 @@ fn usage_errors_exit_two() {
 fn evidence_snapshots() {
     let dir = tempfile::tempdir().expect("tmp");
     estate_in(dir.path());
+    // A fixed fingerprint key: credentials a scan finds are named by their fingerprint.
+    std::fs::create_dir_all(dir.path().join(".castellan")).expect("mkdir");
+    std::fs::write(
+        dir.path().join(".castellan/fingerprint.key"),
+        "5a".repeat(32),
+    )
+    .expect("key");
     castellan(dir.path())
         .args(["run", "estate", "--now", NOW, "-q"])
         .assert()
