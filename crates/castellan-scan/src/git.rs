@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use crate::Sighting;
 use crate::scan::{FileReference, ScanReport, Scanner, Skip, Skipped, is_binary};
 
+/// Delta-base cache per reading thread.
+const PACK_CACHE_BYTES: usize = 24 * 1024 * 1024;
+
 /// What a git scan covers.
 #[derive(Debug, Clone, Default)]
 pub struct GitOptions {
@@ -178,7 +181,13 @@ pub fn scan_git(
         reason: e.to_string(),
     };
     let mut repo = gix::open(path).map_err(|e| open_err(&e))?;
-    repo.object_cache_size(Some(16 * 1024 * 1024));
+    // Every tree and blob is read once: no object cache, a small delta-base cache.
+    repo.object_cache_size(None);
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(
+            PACK_CACHE_BYTES,
+        ))
+    });
     let mut stats = GitStats::default();
     let head_tree = repo.head_tree_id().ok().map(|id| id.detach());
     let head_blobs = match head_tree {
@@ -259,7 +268,18 @@ pub fn scan_git(
     let results: Vec<BlobResult> = order
         .par_iter()
         .map_init(
-            || (sync.to_thread_local(), Vec::new()),
+            || {
+                // Each blob is read once: no object cache; a small delta-base cache, enough
+                // for the chains of neighbouring objects in pack order.
+                let mut r = sync.to_thread_local();
+                r.object_cache_size(None);
+                r.objects.set_pack_cache(|| {
+                    Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(
+                        PACK_CACHE_BYTES,
+                    ))
+                });
+                (r, Vec::new())
+            },
             |(repo, buf), id| {
                 let Some(origin) = origins.get(id) else {
                     return (Vec::new(), 0, None, Vec::new());

@@ -18,6 +18,18 @@ pub trait Matcher: Send + Sync {
     fn find(&self, content: &[u8], out: &mut Vec<Match>);
 }
 
+/// The longest keyword prefix the prefilter searches for.
+const KEYWORD_PREFIX: usize = 6;
+
+/// The first [`KEYWORD_PREFIX`] bytes of a keyword, cut at a character boundary.
+fn truncate_keyword(k: &str) -> String {
+    let mut end = k.len().min(KEYWORD_PREFIX);
+    while !k.is_char_boundary(end) {
+        end -= 1;
+    }
+    k[..end].to_string()
+}
+
 /// Bytes searched on each side of a keyword hit; windows are widened to whole lines.
 const WINDOW: usize = 512;
 
@@ -59,6 +71,9 @@ struct Compiled {
     confidence: Confidence,
     min_entropy: Option<f64>,
     placeholders: bool,
+    /// Search only the keyword's own line: the rule's examples are all one line, so its
+    /// pattern is proven on single lines (a rule whose examples span lines gets a wide window).
+    line_only: bool,
 }
 
 /// The default engine: keyword prefilter, then regexes on windows around the hits.
@@ -89,9 +104,13 @@ impl RegexMatcher {
                 confidence: rule.confidence,
                 min_entropy: rule.min_entropy,
                 placeholders: rule.placeholders,
+                line_only: !rule.examples.iter().any(|e| e.contains('\n')),
             });
             for kw in &rule.keywords {
-                let key = kw.to_ascii_lowercase();
+                // The prefilter looks for at most the first KEYWORD_PREFIX bytes of a keyword:
+                // a smaller automaton (fewer cache misses per byte) that triggers a superset of
+                // the rules; each rule's regex still decides.
+                let key = truncate_keyword(&kw.to_ascii_lowercase());
                 let k = *index.entry(key.clone()).or_insert_with(|| {
                     keywords.push(key);
                     keyword_rules.push(Vec::new());
@@ -102,26 +121,9 @@ impl RegexMatcher {
                 }
             }
         }
-        // The search reports, at each position, the longest keyword starting there; a keyword
-        // also stands for the keywords it contains, so a shorter one hidden inside a longer
-        // match still triggers its rules.
-        let closure: Vec<Vec<usize>> = (0..keywords.len())
-            .map(|k| {
-                let mut rules: Vec<usize> = Vec::new();
-                for (j, other) in keywords.iter().enumerate() {
-                    if keywords[k].contains(other.as_str()) {
-                        rules.extend(&keyword_rules[j]);
-                    }
-                }
-                rules.sort_unstable();
-                rules.dedup();
-                rules
-            })
-            .collect();
-        let keyword_rules = closure;
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             // A full DFA: one table lookup per byte, the fastest walk for hundreds of keywords
             // (too many for the vectorised packed searcher); a few MB of tables.
             .kind(Some(AhoCorasickKind::DFA))
@@ -153,16 +155,8 @@ impl Matcher for RegexMatcher {
     fn find(&self, content: &[u8], out: &mut Vec<Match>) {
         // Per candidate rule, the keyword hit offsets (ascending).
         let mut hits: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        // Every start position of a keyword: after a hit, search again from the next byte (not
-        // from the hit's end), so overlapping keywords are all seen while the search keeps its
-        // vectorised prefilter (an overlapping automaton walk is several times slower).
-        let mut pos = 0usize;
-        while pos < content.len() {
-            let input = aho_corasick::Input::new(content).span(pos..content.len());
-            let Some(m) = self.prefilter.find(input) else {
-                break;
-            };
-            pos = m.start() + 1;
+        // One pass of the keyword DFA reporting every (overlapping) keyword occurrence.
+        for m in self.prefilter.find_overlapping_iter(content) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
                 let v = hits.entry(r).or_default();
                 if v.last() != Some(&m.start()) {
@@ -170,13 +164,15 @@ impl Matcher for RegexMatcher {
                 }
             }
         }
-        for (r, offsets) in hits {
+        for (r, mut offsets) in hits {
+            offsets.sort_unstable();
+            offsets.dedup();
             let rule = &self.rules[r];
             let Some((re, secret_group, id_group)) = rule.re.get() else {
                 continue;
             };
             let mut seen_end = 0usize;
-            for (start, end) in windows(content, &offsets) {
+            for (start, end) in windows(content, &offsets, rule.line_only) {
                 let hay = &content[..end];
                 let mut at = start.max(seen_end);
                 while at < end {
@@ -229,13 +225,20 @@ impl Matcher for RegexMatcher {
     }
 }
 
-/// Merged search windows around the keyword offsets, widened to line starts and ends.
-fn windows(content: &[u8], offsets: &[usize]) -> Vec<(usize, usize)> {
+/// Merged search windows around the (ascending) keyword offsets: the keyword's line, or
+/// [`WINDOW`] bytes each side widened to whole lines.
+fn windows(content: &[u8], offsets: &[usize], line_only: bool) -> Vec<(usize, usize)> {
+    let radius = if line_only { 0 } else { WINDOW };
     let mut out: Vec<(usize, usize)> = Vec::new();
     for &off in offsets {
-        let lo = off.saturating_sub(WINDOW);
+        if let Some(last) = out.last()
+            && off < last.1
+        {
+            continue; // inside the previous window (whose end is a line end)
+        }
+        let lo = off.saturating_sub(radius);
         let lo = memchr::memrchr(b'\n', &content[..lo]).map_or(0, |p| p + 1);
-        let hi = (off + WINDOW).min(content.len());
+        let hi = (off + radius).min(content.len());
         let hi = memchr::memchr(b'\n', &content[hi..]).map_or(content.len(), |p| hi + p);
         match out.last_mut() {
             Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
@@ -359,7 +362,9 @@ mod tests {
     #[test]
     fn windows_merge_and_cover_whole_lines() {
         let text = b"line one\nkey here\nline three\n";
-        let w = windows(text, &[9]);
+        let w = windows(text, &[9], false);
         assert_eq!(w, vec![(0, text.len())]);
+        let w = windows(text, &[9, 12], true);
+        assert_eq!(w, vec![(9, 17)]);
     }
 }

@@ -154,6 +154,9 @@ impl Scanner {
                 None => matches.push(m),
             }
         }
+        if matches.is_empty() {
+            return (Vec::new(), extracted.references);
+        }
         let lines = LineIndex::new(content);
         let mut seen: BTreeSet<(String, usize)> = BTreeSet::new();
         let mut out = Vec::with_capacity(matches.len());
