@@ -19,6 +19,6 @@ pub use import::import_tls_live;
 pub use import::{Discovered, ImportReport, Skipped, discover, import_paths};
 pub use run::{AssessReport, RunReport, assess, run_estate};
 pub use scan::{
-    REPOS_DIR, RootSummary, ScanOutcome, ScanRequest, ScanSummary, is_git_repo, read_baseline,
-    scan_and_store, scan_only, scanner_for,
+    IGNORE_FILE, REPOS_DIR, RootSummary, ScanOutcome, ScanRequest, ScanSummary, is_git_repo,
+    read_baseline, scan_and_store, scan_only, scanner_for,
 };

@@ -27,6 +27,9 @@ use crate::{Context, PipelineError, Progress};
 /// scanned) or a folder or file (its files are).
 pub const REPOS_DIR: &str = "repos";
 
+/// The fingerprint ignore file read at the top of each scanned folder.
+pub const IGNORE_FILE: &str = ".castellan-ignore";
+
 /// What to scan and how.
 #[derive(Debug, Clone, Default)]
 pub struct ScanRequest {
@@ -190,6 +193,19 @@ pub fn scan_only(
             git,
         };
         outcome.roots.push((summary, report));
+    }
+    // A root's own `.castellan-ignore` (fingerprints reviewed as false positives or accepted,
+    // one per line, `#` comments) applies to that root.
+    for (summary, report) in &mut outcome.roots {
+        let file = Path::new(&summary.root).join(IGNORE_FILE);
+        if file.is_file() {
+            let known = read_baseline(&file)?;
+            let before = report.sightings.len();
+            report
+                .sightings
+                .retain(|s| !known.contains(s.fingerprint.as_str()));
+            outcome.baselined += (before - report.sightings.len()) as u64;
+        }
     }
     if let Some(path) = &req.baseline {
         let known = read_baseline(path)?;

@@ -23,9 +23,6 @@ use serde::{Deserialize, Serialize};
 use crate::Sighting;
 use crate::scan::{FileReference, ScanReport, Scanner, Skip, Skipped, is_binary};
 
-/// Delta-base cache per reading thread.
-const PACK_CACHE_BYTES: usize = 24 * 1024 * 1024;
-
 /// What a git scan covers.
 #[derive(Debug, Clone, Default)]
 pub struct GitOptions {
@@ -181,13 +178,8 @@ pub fn scan_git(
         reason: e.to_string(),
     };
     let mut repo = gix::open(path).map_err(|e| open_err(&e))?;
-    // Every tree and blob is read once: no object cache, a small delta-base cache.
+    // Every tree and blob is read once: no object cache (gix's delta-base cache stays).
     repo.object_cache_size(None);
-    repo.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(
-            PACK_CACHE_BYTES,
-        ))
-    });
     let mut stats = GitStats::default();
     let head_tree = repo.head_tree_id().ok().map(|id| id.detach());
     let head_blobs = match head_tree {
@@ -269,15 +261,9 @@ pub fn scan_git(
         .par_iter()
         .map_init(
             || {
-                // Each blob is read once: no object cache; a small delta-base cache, enough
-                // for the chains of neighbouring objects in pack order.
+                // Each blob is read once: no object cache.
                 let mut r = sync.to_thread_local();
                 r.object_cache_size(None);
-                r.objects.set_pack_cache(|| {
-                    Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(
-                        PACK_CACHE_BYTES,
-                    ))
-                });
                 (r, Vec::new())
             },
             |(repo, buf), id| {

@@ -287,6 +287,65 @@ fn baseline_and_inline_allow() {
         .arg(&base)
         .assert()
         .success();
+    // The same fingerprints in the folder's own .castellan-ignore.
+    let v = read_json(&base);
+    let fps: Vec<&str> = v["sightings"]
+        .as_array()
+        .expect("sightings")
+        .iter()
+        .filter_map(|s| s["fingerprint"].as_str())
+        .collect();
+    std::fs::write(
+        d.join("app/.castellan-ignore"),
+        format!("# reviewed 2026-12-04\n{}\n", fps.join("\n")),
+    )
+    .expect("w");
+    castellan(d)
+        .args(["scan", "app", "--no-store"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn shallow_and_bare_clones_scan_what_they_hold() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let repo = d.join("origin");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    git(&repo, &["init", "-q"], "2026-01-01T00:00:00Z");
+    std::fs::write(repo.join("a.env"), format!("GITHUB_TOKEN={GH_TOKEN}\n")).expect("w");
+    git(&repo, &["add", "."], "2026-01-01T00:00:00Z");
+    git(
+        &repo,
+        &["commit", "-q", "-m", "one"],
+        "2026-01-01T00:00:00Z",
+    );
+    std::fs::write(repo.join("b.txt"), "nothing\n").expect("w");
+    git(&repo, &["add", "."], "2026-01-02T00:00:00Z");
+    git(
+        &repo,
+        &["commit", "-q", "-m", "two"],
+        "2026-01-02T00:00:00Z",
+    );
+    let url = format!("file://{}", repo.display());
+    git(
+        d,
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+        "2026-01-03T00:00:00Z",
+    );
+    git(
+        d,
+        &["clone", "-q", "--bare", &url, "bare.git"],
+        "2026-01-03T00:00:00Z",
+    );
+    for r in ["shallow", "bare.git"] {
+        let a = castellan(d)
+            .args(["scan", r, "--git", "--no-store", "--format", "json"])
+            .assert()
+            .code(1);
+        let v = json(&a.get_output().stdout);
+        assert_eq!(v["sightings"][0]["place"]["path"], "a.env", "{r}: {v}");
+    }
 }
 
 #[test]
