@@ -417,13 +417,16 @@ pub fn run_estate(
         scan: serde_json::to_value(scan.as_ref().map(|o| o.summary())).unwrap_or_default(),
         checkpoint: checkpoint.clone(),
     };
-    let files_written =
+    let mut files_written =
         castellan_report::write_evidence(&mut ctx.store, out, &input).map_err(|e| match e {
             castellan_report::ReportError::Store(s) => PipelineError::Store(s),
             castellan_report::ReportError::Write { path, source } => {
                 PipelineError::Write { path, source }
             }
         })?;
+    if let Some(outcome) = &scan {
+        files_written.push(crate::scan::write_sarif(outcome, &out.join("scan.sarif"))?);
+    }
     Ok(RunReport {
         estate: estate.display().to_string(),
         imports,

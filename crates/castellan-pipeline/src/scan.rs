@@ -616,3 +616,25 @@ pub(crate) fn scan_estate_repos(
     }
     Ok(Some(outcome))
 }
+
+/// Writes the SARIF 2.1.0 file of a scan (the evidence folder's `scan.sarif`): every root's
+/// sightings, paths prefixed with their root so that one file covers several repositories.
+pub fn write_sarif(outcome: &ScanOutcome, path: &Path) -> Result<PathBuf, PipelineError> {
+    let rules = Rules::builtin().map_err(|e| PipelineError::Internal(e.to_string()))?;
+    let mut all = Vec::new();
+    for (root, report) in &outcome.roots {
+        for s in &report.sightings {
+            let mut s = s.clone();
+            s.place.path = format!("{}/{}", root.root.trim_end_matches('/'), s.place.path);
+            all.push(s);
+        }
+    }
+    let doc = castellan_scan::sarif::to_sarif(&all, &rules, env!("CARGO_PKG_VERSION"));
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    std::fs::write(path, text).map_err(|source| PipelineError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(path.to_path_buf())
+}

@@ -45,7 +45,13 @@ pub fn run(g: &Global, a: &ScanArgs) -> Result<u8, Failure> {
     if let Some(d) = &a.rules {
         rule_set.add_dir(d).map_err(|e| input(e.to_string()))?;
     }
-    let text = match a.format {
+    // The global --json asks for the JSON document when no other format was chosen.
+    let format = if g.json && a.format == ScanFormat::Table {
+        ScanFormat::Json
+    } else {
+        a.format
+    };
+    let text = match format {
         ScanFormat::Table => table(&outcome, store),
         ScanFormat::Json => {
             serde_json::to_string_pretty(&as_json(&outcome)).unwrap_or_default() + "\n"
@@ -83,7 +89,7 @@ pub fn run(g: &Global, a: &ScanArgs) -> Result<u8, Failure> {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| input(format!("cannot write {}: {e}", path.display())))?,
         None => {
-            if !(g.quiet && a.format == ScanFormat::Table) {
+            if !(g.quiet && format == ScanFormat::Table) {
                 let _ = std::io::stdout().write_all(text.as_bytes());
             }
         }

@@ -440,4 +440,13 @@ fn run_scans_the_estate_repository_and_shows_exposed_keys() {
         f.contains("AKIAQNWDCIDEPLF05101") || f.contains("ci-deployer"),
         "{f}"
     );
+    // The evidence folder holds the SARIF of the scanned repositories.
+    let sarif = read_json(&d.join("castellan-out/scan.sarif"));
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    assert!(results.iter().all(|r| {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("repos/nordwind-deploy.git/"))
+    }));
 }
