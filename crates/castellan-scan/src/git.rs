@@ -214,7 +214,6 @@ pub fn scan_git(
             walk_tree(
                 &repo,
                 c.tree,
-                String::new(),
                 c.id,
                 &mut seen_trees,
                 &mut seen_blobs,
@@ -237,7 +236,6 @@ pub fn scan_git(
         walk_tree(
             &repo,
             c.tree,
-            String::new(),
             c.id,
             &mut seen_trees,
             &mut seen_blobs,
@@ -471,18 +469,16 @@ fn walk_commits(
 }
 
 /// Reads `tree` and its subtrees (those not read before), giving each new blob its origin.
-#[allow(clippy::too_many_arguments)]
 fn walk_tree(
     repo: &gix::Repository,
     tree: ObjectId,
-    prefix: String,
     commit: ObjectId,
     seen_trees: &mut HashSet<ObjectId>,
     seen_blobs: &mut HashSet<ObjectId>,
     origins: &mut HashMap<ObjectId, Origin>,
     stats: &mut GitStats,
 ) {
-    let mut stack = vec![(tree, prefix)];
+    let mut stack = vec![(tree, String::new())];
     let mut buf = Vec::new();
     while let Some((tree, prefix)) = stack.pop() {
         if !seen_trees.insert(tree) {
@@ -524,7 +520,6 @@ fn blobs_of_tree(
     walk_tree(
         repo,
         tree,
-        String::new(),
         tree,
         &mut trees,
         &mut blobs,
